@@ -1,0 +1,40 @@
+# One command each: `make demo` sets up and runs the demo; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Oldest SDKs we support, tested in a second environment.
+OLDEST_OPENAI ?= 1.40.0
+OLDEST_ANTHROPIC ?= 0.30.0
+OLD_VENV ?= .venv-oldest
+
+.PHONY: demo test test-latest test-oldest setup bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[openai,anthropic,test]'
+
+demo: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[openai,anthropic]'
+	$(BIN)/python -m tokentrace.demo
+
+test: test-latest test-oldest
+
+test-latest: setup
+	$(BIN)/python -m pytest -q
+
+$(OLD_VENV)/bin/python:
+	$(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_VENV)/bin/python -m pip install --quiet --upgrade pip
+
+test-oldest: $(OLD_VENV)/bin/python
+	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'openai==$(OLDEST_OPENAI)' 'anthropic==$(OLDEST_ANTHROPIC)' 'httpx<0.28'
+	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/test_never_break.py tests/test_content_and_config.py tests/testing
+
+bench: setup
+	$(BIN)/python benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) $(OLD_VENV) .pytest_cache

@@ -1,0 +1,124 @@
+"""tokentrace: OpenTelemetry GenAI telemetry for the openai and anthropic SDKs.
+
+Usage::
+
+    import tokentrace
+    tokentrace.instrument()
+
+or, with no code change, ``opentelemetry-instrument python app.py`` (instrumentors
+``tokentrace_openai`` and ``tokentrace_anthropic``). See the README for settings.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from typing import Any, Optional, Sequence
+
+from ._setup import configure_providers
+from .config import ConfigError, ContentCapture, Settings, resolve_settings
+from .version import __version__
+
+__all__ = sorted(
+    [
+        "ConfigError",
+        "ContentCapture",
+        "Settings",
+        "__version__",
+        "instrument",
+        "is_instrumented",
+        "uninstrument",
+    ]
+)
+
+_SDKS = ("openai", "anthropic")
+_lock = threading.Lock()
+
+
+def _instrumentor(sdk: str) -> Any:
+    if sdk == "openai":
+        from .instrumentation.openai import OpenAIInstrumentor
+
+        return OpenAIInstrumentor()
+    from .instrumentation.anthropic import AnthropicInstrumentor
+
+    return AnthropicInstrumentor()
+
+
+def instrument(
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    capture_content: Any = None,
+    pii_scrub: Optional[bool] = None,
+    content_max_length: Optional[int] = None,
+    openai_stream_usage: Optional[bool] = None,
+    anthropic_sdk_spans: Optional[bool] = None,
+    otlp_file: Optional[str] = None,
+    sdks: Sequence[str] = _SDKS,
+) -> None:
+    """Instrument the installed ``openai`` and ``anthropic`` SDKs.
+
+    Sets up a TracerProvider and MeterProvider from the ``OTEL_*`` environment variables when
+    the application has not registered its own. Calling it again is a no-op; call
+    :func:`uninstrument` first to change settings. Each argument overrides its environment
+    variable (see the README).
+
+    Args:
+        tracer_provider: provider to use instead of the global one.
+        meter_provider: provider to use instead of the global one.
+        capture_content: ``ContentCapture`` mode, its name, or a bool.
+        pii_scrub: scrub PII from captured content (default True).
+        content_max_length: cap on each captured text, 0 for none (default 10000).
+        openai_stream_usage: ask OpenAI chat streams for usage (default True).
+        anthropic_sdk_spans: keep the anthropic SDK's own spans (default False).
+        otlp_file: also write spans and metrics to this OTLP JSON Lines file (only when
+            tokentrace sets up the providers).
+        sdks: which SDKs to instrument.
+
+    Raises:
+        ConfigError: an argument or environment variable is invalid; the message names it.
+    """
+    for sdk in sdks:
+        if sdk not in _SDKS:
+            raise ConfigError(f"sdks must contain only {', '.join(_SDKS)}, got {sdk!r}")
+    settings = resolve_settings(
+        {
+            "capture_content": capture_content,
+            "pii_scrub": pii_scrub,
+            "content_max_length": content_max_length,
+            "openai_stream_usage": openai_stream_usage,
+            "anthropic_sdk_spans": anthropic_sdk_spans,
+        }
+    )
+    with _lock:
+        providers = configure_providers(tracer_provider, meter_provider, otlp_file)
+        for sdk in sdks:
+            if importlib.util.find_spec(sdk) is None:
+                continue
+            instrumentor = _instrumentor(sdk)
+            if instrumentor.is_instrumented_by_opentelemetry:
+                continue
+            instrumentor.instrument(
+                tracer_provider=providers.tracer_provider,
+                meter_provider=providers.meter_provider,
+                settings=settings,
+            )
+
+
+def uninstrument() -> None:
+    """Restore the SDKs exactly as they were; providers tokentrace set up stay registered."""
+    with _lock:
+        for sdk in _SDKS:
+            if importlib.util.find_spec(sdk) is None:
+                continue
+            instrumentor = _instrumentor(sdk)
+            if instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.uninstrument()
+
+
+def is_instrumented(sdk: str) -> bool:
+    """Whether tokentrace currently instruments ``sdk`` (``"openai"`` or ``"anthropic"``)."""
+    if sdk not in _SDKS or importlib.util.find_spec(sdk) is None:
+        return False
+    return bool(_instrumentor(sdk).is_instrumented_by_opentelemetry)

@@ -1,0 +1,57 @@
+"""What the OpenAI and Anthropic instrumentors share: settings, telemetry and the one patch."""
+
+from __future__ import annotations
+
+from typing import Any, Collection, Mapping
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from ..config import Settings, resolve_settings
+from ..telemetry import Telemetry
+from ._core import Route, Routes, async_request_wrapper, sync_request_wrapper
+
+
+class RequestHookInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Patches an SDK's ``SyncAPIClient.request`` / ``AsyncAPIClient.request``.
+
+    ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``settings`` (a
+    :class:`~tokentrace.config.Settings`; resolved from the environment when absent, as under
+    ``opentelemetry-instrument``).
+    """
+
+    base_client_module: str = ""
+    instruments: Collection[str] = ()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self.instruments
+
+    def routes(self, settings: Settings) -> Mapping[str, Route]:
+        raise TypeError("subclasses define their routes")
+
+    def inject_stream_usage(self, settings: Settings) -> bool:
+        return False
+
+    def _instrument(self, **kwargs: Any) -> None:
+        settings = kwargs.get("settings") or resolve_settings()
+        telemetry = Telemetry(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        routes = Routes(self.routes(settings), inject_stream_usage=self.inject_stream_usage(settings))
+        self.telemetry = telemetry
+        wrap_function_wrapper(self.base_client_module, "SyncAPIClient.request", sync_request_wrapper(telemetry, routes))
+        wrap_function_wrapper(self.base_client_module, "AsyncAPIClient.request", async_request_wrapper(telemetry, routes))
+        self._after_instrument(settings)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        import importlib
+
+        module = importlib.import_module(self.base_client_module)
+        unwrap(module.SyncAPIClient, "request")
+        unwrap(module.AsyncAPIClient, "request")
+        self._after_uninstrument()
+
+    def _after_instrument(self, settings: Settings) -> None:
+        """Hook for provider-specific patches."""
+
+    def _after_uninstrument(self) -> None:
+        """Undo :meth:`_after_instrument`."""

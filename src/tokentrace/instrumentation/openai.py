@@ -1,0 +1,37 @@
+"""OpenTelemetry instrumentation of the ``openai`` SDK (chat, Responses API, embeddings).
+
+Registered for ``opentelemetry-instrument`` as ``tokentrace_openai``.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..config import Settings
+from ..package import OPENAI_INSTRUMENTS
+from . import _openai_chat as chat
+from . import _openai_responses as responses
+from ._base import RequestHookInstrumentor
+from ._core import Route
+
+
+class OpenAIInstrumentor(RequestHookInstrumentor):
+    """Instruments every ``openai`` client, sync and async, at its ``request()``."""
+
+    base_client_module = "openai._base_client"
+    instruments = OPENAI_INSTRUMENTS
+
+    def routes(self, settings: Settings) -> Mapping[str, Route]:
+        chat_route = Route(chat.build_request, chat.result_of, chat.ChatStreamAccumulator, chat.inject_stream_usage)
+        responses_route = Route(responses.build_request, responses.result_of, responses.ResponsesStreamAccumulator)
+        embeddings_route = Route(
+            responses.build_embeddings_request, responses.embeddings_result_of, responses.NoStream
+        )
+        return {
+            "/chat/completions": chat_route,
+            "/responses": responses_route,
+            "/embeddings": embeddings_route,
+        }
+
+    def inject_stream_usage(self, settings: Settings) -> bool:
+        return settings.openai_stream_usage

@@ -1,0 +1,242 @@
+"""The telemetry core: one :class:`Invocation` per GenAI call, shared by every provider.
+
+An invocation opens the CLIENT span before the request leaves, makes it current while the SDK
+sends the request (so HTTP spans nest under it), and ends it exactly once, with the response,
+the stream as far as it was read, or the error. Metrics are recorded at that single end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Optional
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+
+from . import semconv as sc
+from ._pii import NO_SCRUB, PIIScrubber
+from .config import Settings
+from .model import GenAIRequest, GenAIResult, Usage
+from .version import __version__
+
+SCOPE = "tokentrace"
+
+# Attributes copied from the request onto every metric point: few and bounded.
+_METRIC_REQUEST_KEYS = (
+    sc.GEN_AI_OPERATION_NAME,
+    sc.GEN_AI_PROVIDER_NAME,
+    sc.GEN_AI_REQUEST_MODEL,
+    sc.SERVER_ADDRESS,
+    sc.SERVER_PORT,
+)
+
+
+class Telemetry:
+    """Tracer, instruments and content settings, bound once at ``instrument()`` time."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tracer_provider: Optional[TracerProvider] = None,
+        meter_provider: Optional[MeterProvider] = None,
+    ) -> None:
+        self.settings = settings
+        self.tracer = trace.get_tracer(
+            SCOPE, __version__, tracer_provider=tracer_provider, schema_url=None
+        )
+        meter = get_meter(SCOPE, __version__, meter_provider=meter_provider)
+        self.token_usage = meter.create_histogram(
+            sc.METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(sc.TOKEN_USAGE_BUCKETS),
+        )
+        self.duration = meter.create_histogram(
+            sc.METRIC_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.time_per_output_chunk = meter.create_histogram(
+            sc.METRIC_TIME_PER_OUTPUT_CHUNK,
+            unit="s",
+            description="Time between consecutive chunks of a streamed response.",
+            explicit_bucket_boundaries_advisory=list(sc.CHUNK_BUCKETS),
+        )
+        if settings.capture_content.enabled and settings.pii_scrub:
+            self.scrubber: PIIScrubber = PIIScrubber(
+                enabled=True, max_length=settings.content_max_length or None
+            )
+        elif settings.capture_content.enabled:
+            self.scrubber = PIIScrubber(enabled=False, max_length=settings.content_max_length or None)
+        else:
+            self.scrubber = NO_SCRUB
+
+    def start(self, request: GenAIRequest) -> "Invocation":
+        return Invocation(self, request)
+
+
+def error_type(exc: BaseException) -> str:
+    return type(exc).__qualname__ or sc.ERROR_TYPE_OTHER
+
+
+class Invocation:
+    """One GenAI call from request to its single end."""
+
+    __slots__ = (
+        "telemetry", "request", "span", "_token", "_start", "_first_chunk", "_last_chunk",
+        "_gaps", "chunk_count", "ended",
+    )
+
+    def __init__(self, telemetry: Telemetry, request: GenAIRequest) -> None:
+        self.telemetry = telemetry
+        self.request = request
+        name = f"{request.operation} {request.model}" if request.model else request.operation
+        self.span = telemetry.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=request.attributes)
+        self._token: Any = otel_context.attach(trace.set_span_in_context(self.span))
+        self._start = time.perf_counter()
+        self._first_chunk: Optional[float] = None
+        self._last_chunk = 0.0
+        self._gaps: list[float] = []
+        self.chunk_count = 0
+        self.ended = False
+        if telemetry.settings.capture_content.enabled and self.span.is_recording():
+            self._capture_input()
+
+    def detach(self) -> None:
+        """Stop being the current span; called as soon as the SDK call returns."""
+        token, self._token = self._token, None
+        if token is not None:
+            otel_context.detach(token)
+
+    def on_chunk(self) -> None:
+        now = time.perf_counter()
+        self.chunk_count += 1
+        if self._first_chunk is None:
+            self._first_chunk = now
+        else:
+            self._gaps.append(now - self._last_chunk)
+        self._last_chunk = now
+
+    def finish(self, result: GenAIResult, stream_end: Optional[str] = None) -> None:
+        """End the call with what the response (or stream) said. Runs at most once."""
+        if self.ended:
+            return
+        self.ended = True
+        self.detach()
+        duration = time.perf_counter() - self._start
+        span = self.span
+        metric_attrs = self._metric_attributes(result.response_model)
+        if span.is_recording():
+            span.set_attributes(self._response_attributes(result, stream_end))
+            if self.telemetry.settings.capture_content.enabled and result.output_messages is not None:
+                self._capture_output(result)
+        self._record_metrics(result.usage, duration, metric_attrs)
+        span.end()
+
+    def fail(self, exc: BaseException, partial: Optional[GenAIResult] = None) -> None:
+        """End the call with an error; ``partial`` is what a stream delivered before it."""
+        if self.ended:
+            return
+        self.ended = True
+        self.detach()
+        duration = time.perf_counter() - self._start
+        kind = error_type(exc)
+        span = self.span
+        metric_attrs = self._metric_attributes(partial.response_model if partial else None)
+        metric_attrs[sc.ERROR_TYPE] = kind
+        if span.is_recording():
+            if partial is not None:
+                span.set_attributes(self._response_attributes(partial, sc.STREAM_END_ERROR))
+            span.set_attribute(sc.ERROR_TYPE, kind)
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{kind}: {exc}"[:512]))
+        self._record_metrics(partial.usage if partial else None, duration, metric_attrs)
+        span.end()
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _metric_attributes(self, response_model: Optional[str]) -> dict[str, Any]:
+        req = self.request.attributes
+        attrs = {k: req[k] for k in _METRIC_REQUEST_KEYS if k in req}
+        if response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
+        return attrs
+
+    def _response_attributes(self, result: GenAIResult, stream_end: Optional[str]) -> dict[str, Any]:
+        attrs: dict[str, Any] = dict(result.attributes)
+        if result.response_id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = result.response_id
+        if result.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = result.response_model
+        if result.finish_reasons:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(result.finish_reasons)
+        usage = result.usage
+        if usage is not None:
+            for key, value in (
+                (sc.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
+                (sc.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
+                (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
+                (sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_creation_input_tokens),
+                (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens),
+            ):
+                if value is not None:
+                    attrs[key] = value
+        if self.request.stream:
+            attrs[sc.TT_STREAM_CHUNKS] = self.chunk_count
+            if stream_end:
+                attrs[sc.TT_STREAM_END] = stream_end
+            if self._first_chunk is not None:
+                attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._start
+        return attrs
+
+    def _record_metrics(self, usage: Optional[Usage], duration: float, attrs: dict[str, Any]) -> None:
+        tel = self.telemetry
+        tel.duration.record(duration, attrs)
+        if usage is not None:
+            if usage.input_tokens is not None:
+                tel.token_usage.record(usage.input_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+            if usage.output_tokens is not None:
+                tel.token_usage.record(usage.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT})
+        if self._first_chunk is not None:
+            tel.time_to_first_chunk.record(self._first_chunk - self._start, attrs)
+            record = tel.time_per_output_chunk.record
+            for gap in self._gaps:
+                record(gap, attrs)
+
+    def _capture_input(self) -> None:
+        content = self.request.content() if self.request.content is not None else {}
+        scrub = self.telemetry.scrubber.scrub_value
+        attrs = {}
+        for key in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_TOOL_DEFINITIONS):
+            value = content.get(key)
+            if value:
+                attrs[key] = _to_json(scrub(value) if key != sc.GEN_AI_TOOL_DEFINITIONS else value)
+        self._emit_content(attrs)
+
+    def _capture_output(self, result: GenAIResult) -> None:
+        assert result.output_messages is not None
+        messages = self.telemetry.scrubber.scrub_value(result.output_messages())
+        self._emit_content({sc.GEN_AI_OUTPUT_MESSAGES: _to_json(messages)})
+
+    def _emit_content(self, attrs: dict[str, str]) -> None:
+        if not attrs:
+            return
+        mode = self.telemetry.settings.capture_content
+        if mode.on_span:
+            self.span.set_attributes(attrs)
+        if mode.as_event:
+            self.span.add_event(sc.EVENT_INFERENCE_DETAILS, attrs)
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

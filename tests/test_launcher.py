@@ -1,0 +1,74 @@
+"""Zero-code use: ``opentelemetry-instrument python app.py`` with tokentrace's entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import entry_points
+from pathlib import Path
+
+APP = textwrap.dedent(
+    """
+    from tokentrace.testing import FakeProvider
+
+    fake = FakeProvider()
+    oa = fake.openai_client()
+    oa.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    an = fake.anthropic_client()
+    an.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+    """
+)
+
+
+def _run(tmp_path: Path, **extra_env: str) -> list[dict]:
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TOKENTRACE_"))}
+    env.update(
+        OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
+        OTEL_SERVICE_NAME="launcher-test", **extra_env,
+    )
+    launcher = Path(sys.executable).with_name("opentelemetry-instrument")
+    done = subprocess.run(
+        [str(launcher), sys.executable, str(app)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return _console_spans(done.stdout)
+
+
+def _console_spans(stdout: str) -> list[dict]:
+    """The console exporter prints one pretty JSON object per span."""
+    decoder = json.JSONDecoder()
+    spans, index = [], 0
+    while True:
+        start = stdout.find("{", index)
+        if start < 0:
+            return spans
+        obj, index = decoder.raw_decode(stdout, start)
+        spans.append(obj)
+
+
+def test_entry_points_have_unique_names():
+    """Both instrumentors are registered under names no other package uses."""
+    names = {ep.name: ep.value for ep in entry_points(group="opentelemetry_instrumentor")}
+    assert names["tokentrace_openai"].endswith(":OpenAIInstrumentor")
+    assert names["tokentrace_anthropic"].endswith(":AnthropicInstrumentor")
+
+
+def test_launcher_instruments_both_sdks_once(tmp_path):
+    """Under the launcher each call yields exactly one GenAI span (no SDK duplicate)."""
+    spans = _run(tmp_path)
+    names = sorted(s["name"] for s in spans)
+    assert names == ["chat claude-haiku-4-5", "chat gpt-4o-mini"]
+    assert all(s["resource"]["attributes"]["service.name"] == "launcher-test" for s in spans)
+    assert {s["attributes"]["gen_ai.provider.name"] for s in spans} == {"openai", "anthropic"}
+
+
+def test_disabled_instrumentations_turn_one_off(tmp_path):
+    """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS can switch off one provider by name."""
+    spans = _run(tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="tokentrace_openai")
+    providers = {s["attributes"].get("gen_ai.provider.name") for s in spans}
+    assert "openai" not in providers and "anthropic" in providers

@@ -1,0 +1,21 @@
+"""The public surface cannot drift unnoticed."""
+
+import tokentrace
+import tokentrace.testing
+
+
+def test_exported_members():
+    """tokentrace exports exactly its documented API, sorted."""
+    assert tokentrace.__all__ == [
+        "ConfigError", "ContentCapture", "Settings", "__version__", "instrument", "is_instrumented", "uninstrument",
+    ]
+    for name in tokentrace.__all__:
+        assert hasattr(tokentrace, name)
+
+
+def test_testing_members():
+    """tokentrace.testing exports the fake provider and the telemetry capture."""
+    assert set(tokentrace.testing.__all__) == {
+        "CapturedTelemetry", "FakeDisconnect", "FakeError", "FakeProvider", "FakeReply", "FakeTimeout",
+        "FakeToolCall", "capture_telemetry",
+    }

@@ -1,0 +1,83 @@
+"""instrument() with no arguments: providers from OTEL_* variables, or the app's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tokentrace.exporters.file import iter_spans
+
+CALL = """
+from tokentrace.testing import FakeProvider
+FakeProvider().openai_client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+"""
+
+
+def _python(code: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TOKENTRACE_"))}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_sets_up_providers_from_environment(tmp_path: Path):
+    """Without app providers, instrument() builds them from OTEL_* and writes the OTLP file."""
+    out = tmp_path / "telemetry.jsonl"
+    done = _python(
+        "import tokentrace\ntokentrace.instrument()\n" + CALL
+        + "from opentelemetry import trace, metrics\n"
+        "trace.get_tracer_provider().force_flush(); metrics.get_meter_provider().force_flush()\n",
+        OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none", OTEL_SERVICE_NAME="svc-under-test",
+        TOKENTRACE_OTLP_FILE=str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    console = json.loads(done.stdout[done.stdout.index("{"):])
+    assert console["name"] == "chat gpt-4o-mini"
+    assert console["resource"]["attributes"]["service.name"] == "svc-under-test"
+    spans = list(iter_spans(out))
+    assert [s["name"] for s in spans] == ["chat gpt-4o-mini"]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert any("resourceMetrics" in line for line in lines)
+
+
+def test_uses_the_app_providers(tmp_path: Path):
+    """An app that registered its own TracerProvider gets tokentrace's spans in it."""
+    done = _python(
+        textwrap.dedent("""
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        import tokentrace
+        tokentrace.instrument()
+        assert trace.get_tracer_provider() is provider
+        """) + CALL + "print([s.name for s in exporter.get_finished_spans()])\n",
+        OTEL_METRICS_EXPORTER="none",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['chat gpt-4o-mini']"
+
+
+def test_otlp_exporter_is_the_default(tmp_path: Path):
+    """OTEL_TRACES_EXPORTER unset means OTLP, with the protocol from OTEL_EXPORTER_OTLP_PROTOCOL."""
+    done = _python(
+        textwrap.dedent("""
+        import tokentrace
+        from opentelemetry import trace
+        tokentrace.instrument()
+        processors = trace.get_tracer_provider()._active_span_processor._span_processors
+        print(type(processors[0].span_exporter).__module__)
+        """),
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_METRICS_EXPORTER="none",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "opentelemetry.exporter.otlp.proto.http.trace_exporter"
