@@ -7,7 +7,8 @@ import tokentrace.testing
 def test_exported_members():
     """tokentrace exports exactly its documented API, sorted."""
     assert tokentrace.__all__ == [
-        "ConfigError", "ContentCapture", "Settings", "__version__", "instrument", "is_instrumented", "uninstrument",
+        "ConfigError", "ContentCapture", "Estimate", "PriceFileError", "Settings", "__version__", "estimate", "instrument", "is_instrumented",
+        "reset_prices", "set_model_price", "uninstrument",
     ]
     for name in tokentrace.__all__:
         assert hasattr(tokentrace, name)

@@ -17,16 +17,23 @@ from typing import Any, Optional, Sequence
 
 from ._setup import configure_providers
 from .config import ConfigError, ContentCapture, Settings, resolve_settings
+from .estimation import Estimate, estimate
+from .pricing import PriceFileError, reset_prices, set_model_price, use_price_file
 from .version import __version__
 
 __all__ = sorted(
     [
         "ConfigError",
         "ContentCapture",
+        "Estimate",
+        "PriceFileError",
         "Settings",
         "__version__",
+        "estimate",
         "instrument",
         "is_instrumented",
+        "reset_prices",
+        "set_model_price",
         "uninstrument",
     ]
 )
@@ -55,6 +62,8 @@ def instrument(
     openai_stream_usage: Optional[bool] = None,
     anthropic_sdk_spans: Optional[bool] = None,
     otlp_file: Optional[str] = None,
+    prices: Optional[str] = None,
+    estimate_missing_usage: Optional[bool] = None,
     sdks: Sequence[str] = _SDKS,
 ) -> None:
     """Instrument the installed ``openai`` and ``anthropic`` SDKs.
@@ -74,10 +83,14 @@ def instrument(
         anthropic_sdk_spans: keep the anthropic SDK's own spans (default False).
         otlp_file: also write spans and metrics to this OTLP JSON Lines file (only when
             tokentrace sets up the providers).
+        prices: path of a JSON or TOML price file extending the shipped prices.
+        estimate_missing_usage: count tokens locally when a response reports no usage
+            (default True); such usage and cost are marked estimated.
         sdks: which SDKs to instrument.
 
     Raises:
         ConfigError: an argument or environment variable is invalid; the message names it.
+        PriceFileError: the price file is malformed; the message names file, line and field.
     """
     for sdk in sdks:
         if sdk not in _SDKS:
@@ -89,8 +102,11 @@ def instrument(
             "content_max_length": content_max_length,
             "openai_stream_usage": openai_stream_usage,
             "anthropic_sdk_spans": anthropic_sdk_spans,
+            "prices": prices,
+            "estimate_missing_usage": estimate_missing_usage,
         }
     )
+    use_price_file(settings.prices_file)
     with _lock:
         providers = configure_providers(tracer_provider, meter_provider, otlp_file)
         for sdk in sdks:

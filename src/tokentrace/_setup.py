@@ -130,7 +130,7 @@ def _new_tracer_provider(environ: Mapping[str, str], otlp_file: Optional[str]) -
     if otlp_file:
         from .exporters.file import OTLPJsonFileSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPJsonFileSpanExporter(otlp_file)))
+        provider.add_span_processor(BatchSpanProcessor(OTLPJsonFileSpanExporter(otlp_file, flush_each=True)))
     return provider
 
 
@@ -146,6 +146,8 @@ def _new_meter_provider(environ: Mapping[str, str], otlp_file: Optional[str]) ->
         from .exporters.file import OTLPJsonFileMetricExporter
 
         readers.append(
-            PeriodicExportingMetricReader(OTLPJsonFileMetricExporter(otlp_file), export_interval_millis=interval)
+            PeriodicExportingMetricReader(
+                OTLPJsonFileMetricExporter(otlp_file, flush_each=True), export_interval_millis=interval
+            )
         )
     return MeterProvider(resource=Resource.create(), metric_readers=readers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import wrapt
 

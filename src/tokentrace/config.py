@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 from . import environment_variables as env
 
@@ -46,6 +46,8 @@ class Settings:
     content_max_length: int = 10_000
     openai_stream_usage: bool = True
     anthropic_sdk_spans: bool = False
+    prices_file: Optional[str] = None
+    estimate_missing_usage: bool = True
 
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -91,6 +93,13 @@ def parse_content_capture(name: str, value: Any) -> ContentCapture:
         raise ConfigError(f"{name} must be one of {choices} (or true/false), got {value!r}") from None
 
 
+def parse_path(name: str, value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ConfigError(f"{name} must be a file path, got {value!r}")
+    return text
+
+
 def _resolve(
     arguments: Mapping[str, Any],
     key: str,
@@ -132,5 +141,9 @@ def resolve_settings(
         ),
         anthropic_sdk_spans=_resolve(
             args, "anthropic_sdk_spans", env.TOKENTRACE_ANTHROPIC_SDK_SPANS, parse_bool, False, environ
+        ),
+        prices_file=_resolve(args, "prices", env.TOKENTRACE_PRICES_FILE, parse_path, None, environ),
+        estimate_missing_usage=_resolve(
+            args, "estimate_missing_usage", env.TOKENTRACE_ESTIMATE_MISSING_USAGE, parse_bool, True, environ
         ),
     )

@@ -31,3 +31,14 @@ are also written to, when tokentrace sets up the OpenTelemetry providers."""
 TOKENTRACE_METRIC_EXPORT_INTERVAL = "TOKENTRACE_METRIC_EXPORT_INTERVAL"
 """Metric export interval in milliseconds when tokentrace sets up the providers
 (``OTEL_METRIC_EXPORT_INTERVAL`` is honoured too). Default 60000."""
+
+TOKENTRACE_PRICES_FILE = "TOKENTRACE_PRICES_FILE"
+"""Path of a JSON or TOML price file that extends or overrides the shipped price table."""
+
+TOKENTRACE_ESTIMATE_MISSING_USAGE = "TOKENTRACE_ESTIMATE_MISSING_USAGE"
+"""``true`` (default) or ``false``: when a response carries no usage (a stream without usage, a
+stream cut short), count its tokens locally and mark usage and cost as estimated."""
+
+TOKENTRACE_TIKTOKEN_DIR = "TOKENTRACE_TIKTOKEN_DIR"
+"""Directory holding tiktoken encoding files (``o200k_base.tiktoken[.gz]``,
+``cl100k_base.tiktoken[.gz]``) for offline token counting."""

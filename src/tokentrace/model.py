@@ -36,6 +36,8 @@ class Usage:
     cache_read_input_tokens: Optional[int] = None
     cache_creation_input_tokens: Optional[int] = None
     reasoning_output_tokens: Optional[int] = None
+    cache_creation_1h_input_tokens: Optional[int] = None
+    """Anthropic: the part of the cache writes made with a 1-hour TTL (priced higher)."""
 
 
 @dataclass(slots=True)
@@ -51,6 +53,10 @@ class GenAIResult:
     output_messages: Optional[Callable[[], list[dict[str, Any]]]] = None
     """Builds ``gen_ai.output.messages`` in the spec's JSON shape; called only when content is
     captured, so the hot path never pays for it."""
+    output_text: Optional[Callable[[], list[str]]] = None
+    """The generated text received (streams), for counting tokens when usage is missing."""
+    service_tier: Optional[str] = None
+    """The billing tier the provider reported (``flex``, ``priority``, ``batch``...)."""
 
 
 class StreamAccumulator(Protocol):

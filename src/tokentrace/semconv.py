@@ -82,6 +82,22 @@ CHUNK_BUCKETS = (
 )
 
 # --- tokentrace's own names ---------------------------------------------------------------
+TT_COST_TOTAL = "tokentrace.cost.total_usd"
+TT_COST_INPUT = "tokentrace.cost.input_usd"
+TT_COST_CACHED_INPUT = "tokentrace.cost.cached_input_usd"
+TT_COST_CACHE_WRITE = "tokentrace.cost.cache_write_usd"
+TT_COST_OUTPUT = "tokentrace.cost.output_usd"
+TT_COST_CURRENCY = "tokentrace.cost.currency"
+TT_COST_STATUS = "tokentrace.cost.status"
+TT_COST_PRICE_MODEL = "tokentrace.cost.price_model"
+TT_USAGE_SOURCE = "tokentrace.usage.source"
+USAGE_REPORTED = "reported"
+USAGE_ESTIMATED = "estimated"
+
+METRIC_COST = "tokentrace.cost"
+METRIC_COST_UNKNOWN = "tokentrace.cost.unknown_calls"
+METRIC_COST_SAVED = "tokentrace.cost.saved"
+
 TT_STREAM_USAGE_INJECTED = "tokentrace.stream.usage_injected"
 TT_STREAM_CHUNKS = "tokentrace.stream.chunk_count"
 TT_STREAM_END = "tokentrace.stream.end"

@@ -17,9 +17,12 @@ from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from . import semconv as sc
+from ._errors import logger
 from ._pii import NO_SCRUB, PIIScrubber
 from .config import Settings
+from .cost import STATUS_UNKNOWN, Cost, cost_for_call
 from .model import GenAIRequest, GenAIResult, Usage
+from .pricing import price_table
 from .version import __version__
 
 SCOPE = "tokentrace"
@@ -72,6 +75,16 @@ class Telemetry:
             description="Time between consecutive chunks of a streamed response.",
             explicit_bucket_boundaries_advisory=list(sc.CHUNK_BUCKETS),
         )
+        self.cost = meter.create_counter(
+            sc.METRIC_COST, unit="USD", description="Cost of GenAI calls in US dollars."
+        )
+        self.cost_unknown = meter.create_counter(
+            sc.METRIC_COST_UNKNOWN, unit="{call}", description="GenAI calls whose model has no known price."
+        )
+        self.cost_saved = meter.create_counter(
+            sc.METRIC_COST_SAVED, unit="USD", description="Cost of GenAI calls avoided (served by the cache)."
+        )
+        self._warned_models: set[str] = set()
         if settings.capture_content.enabled and settings.pii_scrub:
             self.scrubber: PIIScrubber = PIIScrubber(
                 enabled=True, max_length=settings.content_max_length or None
@@ -83,6 +96,32 @@ class Telemetry:
 
     def start(self, request: GenAIRequest) -> "Invocation":
         return Invocation(self, request)
+
+    def cost_of(self, request: GenAIRequest, result: GenAIResult, usage: Optional[Usage], estimated: bool) -> Cost:
+        cost = cost_for_call(
+            price_table(), request.provider, result.response_model, request.model, usage,
+            tier=_billing_tier(result.service_tier), estimated=estimated,
+        )
+        if cost.status == STATUS_UNKNOWN and usage is not None:
+            self._warn_unknown(result.response_model or request.model)
+        return cost
+
+    def _warn_unknown(self, model: Optional[str]) -> None:
+        key = model or "<no model>"
+        if key in self._warned_models or len(self._warned_models) > 1000:
+            return
+        self._warned_models.add(key)
+        logger.warning(
+            "tokentrace has no price for model %r: its calls are recorded with cost status 'unknown' "
+            "(add it with a price file or tokentrace.set_model_price)", key,
+        )
+
+
+_STANDARD_TIERS = frozenset({"default", "standard", "auto", "on_demand"})
+
+
+def _billing_tier(tier: Optional[str]) -> Optional[str]:
+    return None if tier is None or tier in _STANDARD_TIERS else tier
 
 
 def error_type(exc: BaseException) -> str:
@@ -136,11 +175,18 @@ class Invocation:
         duration = time.perf_counter() - self._start
         span = self.span
         metric_attrs = self._metric_attributes(result.response_model)
+        usage, estimated = self._usage(result)
+        result.usage = usage
+        cost = self.telemetry.cost_of(self.request, result, usage, estimated)
         if span.is_recording():
             span.set_attributes(self._response_attributes(result, stream_end))
+            span.set_attributes(_cost_attributes(cost))
+            if usage is not None:
+                span.set_attribute(sc.TT_USAGE_SOURCE, sc.USAGE_ESTIMATED if estimated else sc.USAGE_REPORTED)
             if self.telemetry.settings.capture_content.enabled and result.output_messages is not None:
                 self._capture_output(result)
         self._record_metrics(result.usage, duration, metric_attrs)
+        self._record_cost(cost, metric_attrs)
         span.end()
 
     def fail(self, exc: BaseException, partial: Optional[GenAIResult] = None) -> None:
@@ -153,14 +199,21 @@ class Invocation:
         kind = error_type(exc)
         span = self.span
         metric_attrs = self._metric_attributes(partial.response_model if partial else None)
-        metric_attrs[sc.ERROR_TYPE] = kind
+        cost = None
+        if partial is not None and self.chunk_count:  # billed only once the provider answered
+            partial.usage, estimated = self._usage(partial)
+            cost = self.telemetry.cost_of(self.request, partial, partial.usage, estimated)
         if span.is_recording():
             if partial is not None:
                 span.set_attributes(self._response_attributes(partial, sc.STREAM_END_ERROR))
+            if cost is not None and partial is not None and partial.usage is not None:
+                span.set_attributes(_cost_attributes(cost))
             span.set_attribute(sc.ERROR_TYPE, kind)
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{kind}: {exc}"[:512]))
-        self._record_metrics(partial.usage if partial else None, duration, metric_attrs)
+        self._record_metrics(partial.usage if partial else None, duration, {**metric_attrs, sc.ERROR_TYPE: kind})
+        if cost is not None and partial is not None and partial.usage is not None:
+            self._record_cost(cost, metric_attrs)
         span.end()
 
     # --- internals ---------------------------------------------------------------------
@@ -213,6 +266,27 @@ class Invocation:
             for gap in self._gaps:
                 record(gap, attrs)
 
+    def _usage(self, result: GenAIResult) -> tuple[Optional[Usage], bool]:
+        """The reported usage, or (when configured) an estimate of what is missing."""
+        usage = result.usage
+        if usage is not None and usage.input_tokens is not None and (
+            usage.output_tokens is not None or self.request.operation == sc.OPERATION_EMBEDDINGS
+        ):
+            return usage, False
+        if not self.telemetry.settings.estimate_missing_usage:
+            return usage, False
+        from .estimation import estimate_missing_usage
+
+        filled = estimate_missing_usage(self.request, usage, result.output_text, result.response_model)
+        return (filled, True) if filled is not None else (usage, False)
+
+    def _record_cost(self, cost: Cost, attrs: dict[str, Any]) -> None:
+        if cost.total is not None:
+            if cost.total:
+                self.telemetry.cost.add(cost.total, {**attrs, sc.TT_COST_STATUS: cost.status})
+        else:
+            self.telemetry.cost_unknown.add(1, attrs)
+
     def _capture_input(self) -> None:
         content = self.request.content() if self.request.content is not None else {}
         scrub = self.telemetry.scrubber.scrub_value
@@ -236,6 +310,21 @@ class Invocation:
             self.span.set_attributes(attrs)
         if mode.as_event:
             self.span.add_event(sc.EVENT_INFERENCE_DETAILS, attrs)
+
+
+def _cost_attributes(cost: Cost) -> dict[str, Any]:
+    if cost.total is None:
+        return {sc.TT_COST_STATUS: cost.status}
+    return {
+        sc.TT_COST_STATUS: cost.status,
+        sc.TT_COST_TOTAL: cost.total,
+        sc.TT_COST_INPUT: cost.input,
+        sc.TT_COST_CACHED_INPUT: cost.cached_input,
+        sc.TT_COST_CACHE_WRITE: cost.cache_write,
+        sc.TT_COST_OUTPUT: cost.output,
+        sc.TT_COST_CURRENCY: cost.currency,
+        sc.TT_COST_PRICE_MODEL: cost.price_model,
+    }
 
 
 def _to_json(value: Any) -> str:

@@ -138,11 +138,13 @@ def test_stream_keeps_usage_chunk_the_app_asked_for(fake, instrumented):
 
 
 def test_stream_usage_injection_can_be_turned_off(fake, instrument):
-    """openai_stream_usage=False sends the body untouched; the span then has no usage."""
-    telemetry = instrument(openai_stream_usage=False)
+    """openai_stream_usage=False sends the body untouched; with estimation off the span has no usage."""
+    telemetry = instrument(openai_stream_usage=False, estimate_missing_usage=False)
     list(fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
     assert "stream_options" not in fake.requests[-1].json
-    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in telemetry.span().attributes
+    attrs = telemetry.span().attributes
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in attrs
+    assert attrs[sc.TT_COST_STATUS] == "unknown"
 
 
 async def test_async_stream(fake, instrumented):
@@ -262,6 +264,7 @@ def test_refusal_and_length(fake, instrumented):
         (FakeError(status=500), openai.InternalServerError, "InternalServerError"),
         (FakeError(status=400), openai.BadRequestError, "BadRequestError"),
         (FakeTimeout(), openai.APITimeoutError, "APITimeoutError"),
+        (FakeDisconnect(after_chunks=0), openai.APIConnectionError, "APIConnectionError"),
     ],
 )
 def test_errors_propagate_and_are_recorded(fake, instrumented, item, exc_type, error_type):

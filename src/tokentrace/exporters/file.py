@@ -6,9 +6,10 @@ Collector's ``file`` exporter writes (and its ``otlpjsonfile`` receiver reads): 
 field names, trace and span ids as lowercase hex, enums as integers, 64-bit integers as decimal
 strings and default values omitted.
 
-The exporters are meant for one process per file. Lines are written whole by one ``write``
-call, but with ``flush_each=False`` they sit in a buffer until it fills, ``force_flush()`` or
-``shutdown()``; note that ``BatchSpanProcessor.force_flush()`` does not reach the exporter.
+Within a process a lock keeps every line whole. With ``flush_each=False`` lines sit in a buffer
+until it fills, ``force_flush()`` or ``shutdown()`` (note that ``BatchSpanProcessor.force_flush()``
+does not reach the exporter); with ``flush_each=True`` each line normally reaches the file in a
+single append, which also keeps lines whole when several processes share one local file.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ class _JsonLinesFile:
                     self._file.flush()
             except Exception:  # noqa: BLE001 - an exporter must never raise into the SDK
                 self._report_failure("write to")
+                # The buffer may hold half a line now; reopen on the next export instead.
+                self._discard_file()
                 return False
             self._failing = False
             return True
@@ -116,6 +119,7 @@ class _JsonLinesFile:
                 self._file.flush()
             except Exception:  # noqa: BLE001
                 self._report_failure("flush")
+                self._discard_file()
                 return False
             return True
 
@@ -139,7 +143,25 @@ class _JsonLinesFile:
         if parent:
             os.makedirs(parent, exist_ok=True)
         # newline="\n" keeps the file identical across platforms (no "\r\n" on Windows).
-        return open(self.path, "a", encoding="utf-8", newline="\n")
+        file = open(self.path, "a", encoding="utf-8", newline="\n")
+        try:
+            if not _ends_with_newline(self.path):
+                # A crash or a failed write left a partial line: start a new one so that only
+                # the partial line is lost, not the next one too.
+                file.write("\n")
+        except BaseException:
+            file.close()
+            raise
+        return file
+
+    def _discard_file(self) -> None:
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            file.close()
+        except Exception:  # noqa: BLE001 - flushing the same bad buffer fails again
+            _logger.debug("closing %s after a failed write", self.path, exc_info=True)
 
     def _report_failure(self, action: str) -> None:
         # One warning per run of failures: a full disk would otherwise log on every batch.
@@ -154,6 +176,18 @@ class _JsonLinesFile:
             self.path,
             exc_info=True,
         )
+
+
+def _ends_with_newline(path: str) -> bool:
+    """True for an empty or missing file, or one whose last byte is a newline."""
+    try:
+        with open(path, "rb") as file:
+            if file.seek(0, os.SEEK_END) == 0:
+                return True
+            file.seek(-1, os.SEEK_END)
+            return file.read(1) == b"\n"
+    except OSError:
+        return True  # unreadable or unseekable (a pipe, /dev/full): nothing to repair
 
 
 def _request_to_line(request: Message, hex_ids: Callable[[dict[str, Any]], None]) -> str:

@@ -62,11 +62,21 @@ def usage_from_counts(counts: Mapping[str, Optional[int]]) -> Usage:
         output_tokens=counts.get("output_tokens"),
         cache_read_input_tokens=read,
         cache_creation_input_tokens=written,
+        cache_creation_1h_input_tokens=counts.get("cache_creation_1h"),
     )
 
 
 def _counts(usage: Any) -> dict[str, Optional[int]]:
-    return {name: get(usage, name) for name in _USAGE_FIELDS}
+    counts = {name: get(usage, name) for name in _USAGE_FIELDS}
+    breakdown = get(usage, "cache_creation")
+    if breakdown is not None:
+        counts["cache_creation_1h"] = get(breakdown, "ephemeral_1h_input_tokens")
+    return counts
+
+
+def _tier(usage: Any) -> Optional[str]:
+    tier = get(usage, "service_tier") if usage is not None else None
+    return tier if isinstance(tier, str) else None
 
 
 def result_of(message: Any) -> GenAIResult:
@@ -79,6 +89,7 @@ def result_of(message: Any) -> GenAIResult:
         finish_reasons=(reason,) if reason else (),
         usage=usage_from_counts(_counts(usage)) if usage is not None else None,
         output_messages=lambda: [_output_message(content, reason)],
+        service_tier=_tier(usage),
     )
 
 
@@ -132,7 +143,7 @@ def _blocks_to_parts(blocks: list[Any]) -> list[dict[str, Any]]:
 class MessagesStreamAccumulator:
     """Folds raw Messages stream events (``message_start`` … ``message_stop``)."""
 
-    __slots__ = ("response_id", "model", "counts", "stop_reason", "blocks")
+    __slots__ = ("response_id", "model", "counts", "stop_reason", "blocks", "tier")
 
     def __init__(self, request: GenAIRequest, usage_injected: bool) -> None:
         self.response_id: Optional[str] = None
@@ -140,6 +151,7 @@ class MessagesStreamAccumulator:
         self.counts: dict[str, Optional[int]] = {}
         self.stop_reason: Optional[str] = None
         self.blocks: dict[int, list[Any]] = {}
+        self.tier: Optional[str] = None
 
     def add(self, event: Any) -> bool:
         kind = get(event, "type")
@@ -166,10 +178,10 @@ class MessagesStreamAccumulator:
     def _take_counts(self, usage: Any) -> None:
         if usage is None:
             return
-        for name in _USAGE_FIELDS:
-            value = get(usage, name)
+        for name, value in _counts(usage).items():
             if value is not None:
                 self.counts[name] = value
+        self.tier = _tier(usage) or self.tier
 
     def result(self) -> GenAIResult:
         blocks = [self.blocks[i] for i in sorted(self.blocks)]
@@ -180,6 +192,8 @@ class MessagesStreamAccumulator:
             finish_reasons=(reason,) if reason else (),
             usage=usage_from_counts(self.counts) if self.counts else None,
             output_messages=lambda: [_streamed_message(blocks, reason)],
+            output_text=lambda: ["".join(pieces) for _, _, pieces in blocks],
+            service_tier=self.tier,
         )
 
 

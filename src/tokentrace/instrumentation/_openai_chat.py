@@ -97,6 +97,7 @@ def result_of(completion: Any) -> GenAIResult:
         usage=usage_of(get(completion, "usage")),
         attributes=_response_attributes(completion),
         output_messages=lambda: [_output_message(c) for c in choices],
+        service_tier=get(completion, "service_tier"),
     )
 
 
@@ -219,7 +220,13 @@ class ChatStreamAccumulator:
             usage=usage_of(self.usage),
             attributes=self.attributes,
             output_messages=lambda: [_streamed_message(c) for c in choices],
+            output_text=lambda: [t for c in choices for t in (*c.text, *c.refusal, *_call_texts(c))],
+            service_tier=self.attributes.get(sc.OPENAI_RESPONSE_SERVICE_TIER),
         )
+
+
+def _call_texts(choice: _Choice) -> list[str]:
+    return [piece for _, name, fragments in choice.tool_calls.values() for piece in (name or "", *fragments)]
 
 
 def _streamed_message(choice: _Choice) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def result_of(response: Any) -> GenAIResult:
         usage=usage_of(get(response, "usage")),
         attributes=attrs,
         output_messages=lambda: [_output_message(response, reason)],
+        service_tier=tier if isinstance(tier, str) else None,
     )
 
 
@@ -156,6 +157,7 @@ class ResponsesStreamAccumulator:
             response_id=self.response_id,
             response_model=self.model,
             output_messages=lambda: [{"role": "assistant", "parts": [text_part(text)], "finish_reason": ""}],
+            output_text=lambda: [text],
         )
 
 

@@ -1,0 +1,342 @@
+"""Model prices: the shipped table, user overrides, and model-name resolution.
+
+Prices are USD per 1M tokens. The shipped table is ``tokentrace/data/prices.json``; users extend
+or override it with a JSON or TOML file (``instrument(prices=...)`` or ``TOKENTRACE_PRICES_FILE``)
+or in Python (:func:`set_model_price`). A malformed file raises :class:`PriceFileError` naming the
+file, line and field.
+
+Model names resolve as the providers resolve them: an exact name or listed alias first, then the
+name without its snapshot date (``gpt-4o-2024-08-06`` → ``gpt-4o``,
+``claude-sonnet-4-20250514`` → ``claude-sonnet-4``), ``-latest``, or platform decorations
+(``anthropic.claude-…-v1:0``, ``claude-…@20241022``, ``openai/gpt-4o``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Union
+
+from .config import ConfigError
+
+RATE_FIELDS = ("input", "output", "cached_input", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning_output")
+_MODEL_FIELDS = frozenset(
+    RATE_FIELDS + ("provider", "kind", "aliases", "long_context", "tiers", "source", "checked", "notes")
+)
+_PROVIDERS = ("openai", "anthropic")
+_KINDS = ("chat", "embeddings")
+
+
+class PriceFileError(ConfigError):
+    """A price file is malformed; the message names the file, line and field."""
+
+
+@dataclass(frozen=True)
+class Rates:
+    """USD per 1M tokens for each kind of token; None where the model has no such price."""
+
+    input: float
+    output: Optional[float] = None
+    cached_input: Optional[float] = None
+    cache_read: Optional[float] = None
+    cache_write_5m: Optional[float] = None
+    cache_write_1h: Optional[float] = None
+    reasoning_output: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    name: str
+    provider: str
+    kind: str
+    rates: Rates
+    long_context: tuple[tuple[int, Rates], ...] = ()
+    """(input-token threshold, rates): above it the whole request is billed at those rates."""
+    tiers: Mapping[str, Rates] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+    checked: str = ""
+
+    def rates_for(self, input_tokens: int, tier: Optional[str]) -> Rates:
+        if tier and tier in self.tiers:
+            return self.tiers[tier]
+        chosen = self.rates
+        for threshold, rates in self.long_context:
+            if input_tokens > threshold:
+                chosen = rates
+        return chosen
+
+
+_DATE_SUFFIX = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{4}|-latest|@\d{8}|@latest|-v\d+(:\d+)?|:\d+)$")
+_PLATFORM_PREFIX = re.compile(r"^(openai/|anthropic/|azure/|(?:[a-z]{2}\.)?anthropic\.)")
+
+
+def candidate_names(model: str) -> Iterable[str]:
+    """The names to try for ``model``, most specific first."""
+    name = model.strip().lower()
+    yield name
+    bare = _PLATFORM_PREFIX.sub("", name)
+    if bare != name:
+        yield bare
+    stripped = bare
+    while True:
+        shorter = _DATE_SUFFIX.sub("", stripped)
+        if shorter == stripped:
+            break
+        stripped = shorter
+        yield stripped
+
+
+class PriceTable:
+    """An immutable set of model prices with cached name resolution."""
+
+    def __init__(self, models: Mapping[str, ModelPrice]) -> None:
+        self._models = dict(models)
+        self._by_name: dict[str, ModelPrice] = {}
+        for price in self._models.values():
+            self._by_name[price.name.lower()] = price
+        for price in self._models.values():
+            for alias in price.aliases:
+                self._by_name.setdefault(alias.lower(), price)
+        self._resolved: dict[tuple[str, Optional[str]], Optional[ModelPrice]] = {}
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self._models.values(), key=lambda p: (p.provider, p.name)))
+
+    def resolve(self, model: Optional[str], provider: Optional[str] = None) -> Optional[ModelPrice]:
+        """The price entry for ``model`` (None when unknown). Cached: the hot path is one dict hit."""
+        if not model:
+            return None
+        key = (model, provider)
+        try:
+            return self._resolved[key]
+        except KeyError:
+            pass
+        found = None
+        for name in candidate_names(model):
+            price = self._by_name.get(name)
+            if price is not None and (provider is None or _same_provider(price.provider, provider)):
+                found = price
+                break
+        if len(self._resolved) > 4096:  # model names come from responses: keep the cache bounded
+            self._resolved.clear()
+        self._resolved[key] = found
+        return found
+
+    def merged(self, overrides: Mapping[str, ModelPrice]) -> "PriceTable":
+        """A new table with ``overrides`` replacing or adding entries by name."""
+        models = dict(self._models)
+        models.update(overrides)
+        return PriceTable(models)
+
+
+def _same_provider(price_provider: str, call_provider: str) -> bool:
+    if price_provider == call_provider:
+        return True
+    # Azure OpenAI bills OpenAI models; Bedrock and Vertex bill Claude models (list prices).
+    return (price_provider, call_provider) in {
+        ("openai", "azure.ai.openai"), ("anthropic", "aws.bedrock"), ("anthropic", "gcp.vertex_ai"),
+    }
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _line_of(text: str, key: str, start_line: int = 1) -> int:
+    """First line at or after ``start_line`` where ``key`` appears as a JSON or TOML key."""
+    quoted = re.escape(key)
+    pattern = re.compile(rf"""["']{quoted}["']\s*[:=]|^\s*{quoted}\s*=|[.\[]["']?{quoted}["']?\]""")
+    lines = text.splitlines()
+    for index in range(max(start_line - 1, 0), len(lines)):
+        if pattern.search(lines[index]):
+            return index + 1
+    return start_line
+
+
+class _Locator:
+    """Finds the line of a model's field in the source text, for error messages."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def error(self, model: Optional[str], field_name: str, problem: str) -> PriceFileError:
+        line = 1
+        if model is not None:
+            line = _line_of(self.text, model)
+            line = _line_of(self.text, field_name.split(".")[0].split("[")[0], line)
+        where = f"models.{model}.{field_name}" if model else field_name
+        return PriceFileError(f"{self.path}, line {line}: field {where!r}: {problem}")
+
+
+def _rate(value: Any, model: str, name: str, loc: _Locator) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise loc.error(model, name, f"must be a non-negative number (USD per 1M tokens), got {value!r}")
+    return float(value)
+
+
+def _rates(entry: Mapping[str, Any], model: str, prefix: str, loc: _Locator, base: Optional[Rates]) -> Rates:
+    values: dict[str, Any] = {}
+    for name in RATE_FIELDS:
+        if name in entry and entry[name] is not None:
+            values[name] = _rate(entry[name], model, prefix + name, loc)
+    unknown = set(entry) - set(RATE_FIELDS) - {"above_input_tokens"}
+    if unknown:
+        raise loc.error(model, prefix + sorted(unknown)[0], f"unknown rate (known: {', '.join(RATE_FIELDS)})")
+    if base is not None:
+        return replace(base, **values)
+    if "input" not in values:
+        raise loc.error(model, prefix + "input", "is required")
+    return Rates(**values)
+
+
+def _model_price(name: str, entry: Any, loc: _Locator) -> ModelPrice:
+    if not isinstance(entry, Mapping):
+        raise loc.error(name, "", "must be an object of prices")
+    unknown = set(entry) - _MODEL_FIELDS
+    if unknown:
+        raise loc.error(name, sorted(unknown)[0], "unknown field")
+    provider = entry.get("provider")
+    if provider not in _PROVIDERS:
+        raise loc.error(name, "provider", f"must be one of {', '.join(_PROVIDERS)}, got {provider!r}")
+    kind = entry.get("kind", "chat")
+    if kind not in _KINDS:
+        raise loc.error(name, "kind", f"must be one of {', '.join(_KINDS)}, got {kind!r}")
+    rates = _rates({k: v for k, v in entry.items() if k in RATE_FIELDS}, name, "", loc, None)
+    if kind == "chat" and rates.output is None:
+        raise loc.error(name, "output", "is required for chat models")
+    long_context = []
+    for index, tier in enumerate(entry.get("long_context") or ()):
+        prefix = f"long_context[{index}]."
+        if not isinstance(tier, Mapping) or not isinstance(tier.get("above_input_tokens"), int):
+            raise loc.error(name, prefix + "above_input_tokens", "must be an integer token count")
+        long_context.append((tier["above_input_tokens"], _rates(tier, name, prefix, loc, rates)))
+    tiers = {}
+    for tier_name, tier in (entry.get("tiers") or {}).items():
+        if not isinstance(tier, Mapping):
+            raise loc.error(name, f"tiers.{tier_name}", "must be an object of prices")
+        tiers[str(tier_name)] = _rates(tier, name, f"tiers.{tier_name}.", loc, rates)
+    aliases = entry.get("aliases") or ()
+    if not isinstance(aliases, (list, tuple)) or not all(isinstance(a, str) for a in aliases):
+        raise loc.error(name, "aliases", "must be a list of model names")
+    return ModelPrice(
+        name=name, provider=provider, kind=kind, rates=rates, long_context=tuple(sorted(long_context)),
+        tiers=tiers, aliases=tuple(aliases), source=str(entry.get("source", "")), checked=str(entry.get("checked", "")),
+    )
+
+
+def parse_prices(data: Any, path: str, text: str) -> dict[str, ModelPrice]:
+    loc = _Locator(path, text)
+    if not isinstance(data, Mapping) or not isinstance(data.get("models"), Mapping):
+        raise loc.error(None, "models", "the file must hold a 'models' table of model name -> prices")
+    currency = data.get("currency", "USD")
+    if currency != "USD":
+        raise loc.error(None, "currency", f"only USD is supported, got {currency!r}")
+    return {str(name): _model_price(str(name), entry, loc) for name, entry in data["models"].items()}
+
+
+def load_price_file(path: Union[str, Path]) -> dict[str, ModelPrice]:
+    """Read a JSON or TOML price file (by extension). Raises :class:`PriceFileError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PriceFileError(f"{path}: cannot read price file: {exc.strerror or exc}") from None
+    if path.suffix.lower() == ".toml":
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            raise PriceFileError(f"{path}: TOML price files need Python 3.11 or newer; use JSON") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PriceFileError(f"{path}: invalid TOML: {exc}") from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PriceFileError(f"{path}, line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    return parse_prices(data, str(path), text)
+
+
+def load_default_prices() -> dict[str, ModelPrice]:
+    source = resources.files("tokentrace").joinpath("data/prices.json")
+    text = source.read_text(encoding="utf-8")
+    return parse_prices(json.loads(text), "tokentrace/data/prices.json", text)
+
+
+# --- the active table ------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_defaults: Optional[dict[str, ModelPrice]] = None
+_file_overrides: dict[str, ModelPrice] = {}
+_code_overrides: dict[str, ModelPrice] = {}
+_active: Optional[PriceTable] = None
+
+
+def _rebuild() -> PriceTable:
+    global _defaults, _active
+    if _defaults is None:
+        _defaults = load_default_prices()
+    table = PriceTable(_defaults).merged(_file_overrides).merged(_code_overrides)
+    _active = table
+    return table
+
+
+def price_table() -> PriceTable:
+    """The table in force: shipped prices, then the price file, then prices set in code."""
+    table = _active
+    if table is None:
+        with _lock:
+            table = _active or _rebuild()
+    return table
+
+
+def use_price_file(path: Optional[Union[str, Path]]) -> None:
+    """Replace the price-file overrides (None removes them). Raises :class:`PriceFileError`."""
+    global _file_overrides
+    overrides = load_price_file(path) if path else {}
+    with _lock:
+        _file_overrides = overrides
+        _rebuild()
+
+
+def set_model_price(
+    model: str,
+    *,
+    provider: str,
+    input: float,
+    output: Optional[float] = None,
+    kind: str = "chat",
+    aliases: Iterable[str] = (),
+    **rates: Any,
+) -> ModelPrice:
+    """Add or override one model's price (USD per 1M tokens) for this process.
+
+    Keyword rates: ``cached_input``, ``cache_read``, ``cache_write_5m``, ``cache_write_1h``,
+    ``reasoning_output``. Raises :class:`PriceFileError` for invalid values.
+    """
+    entry = {"provider": provider, "kind": kind, "input": input, "aliases": list(aliases), **rates}
+    if output is not None:
+        entry["output"] = output
+    price = _model_price(model, entry, _Locator("set_model_price()", ""))
+    with _lock:
+        _code_overrides[model] = price
+        _rebuild()
+    return price
+
+
+def reset_prices() -> None:
+    """Drop every override (file and code); the shipped table stays."""
+    global _file_overrides, _code_overrides
+    with _lock:
+        _file_overrides = {}
+        _code_overrides = {}
+        _rebuild()
