@@ -31,7 +31,7 @@ $(OLD_VENV)/bin/python:
 
 test-oldest: $(OLD_VENV)/bin/python
 	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'openai==$(OLDEST_OPENAI)' 'anthropic==$(OLDEST_ANTHROPIC)' 'httpx<0.28'
-	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/test_never_break.py tests/test_content_and_config.py tests/testing
+	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/guards tests/test_never_break.py tests/test_content_and_config.py tests/testing
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py

@@ -7,8 +7,10 @@ import tokentrace.testing
 def test_exported_members():
     """tokentrace exports exactly its documented API, sorted."""
     assert tokentrace.__all__ == [
-        "ConfigError", "ContentCapture", "Estimate", "PriceFileError", "Settings", "__version__", "estimate", "instrument", "is_instrumented",
-        "reset_prices", "set_model_price", "uninstrument",
+        "Answer", "CacheSettings", "ConfigError", "ContentCapture", "Estimate", "Guard", "GuardError", "GuardRefusal",
+        "MemoryBackend", "Pass", "PriceFileError", "RedisBackend", "ResponseCache", "Rewrite", "Settings",
+        "__version__", "cache_control", "estimate", "instrument", "is_instrumented", "reset_prices",
+        "set_model_price", "uninstrument",
     ]
     for name in tokentrace.__all__:
         assert hasattr(tokentrace, name)

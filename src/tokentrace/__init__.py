@@ -16,19 +16,33 @@ import threading
 from typing import Any, Optional, Sequence
 
 from ._setup import configure_providers
+from .cache import CacheSettings, MemoryBackend, RedisBackend, ResponseCache, cache_control
+from .guards import Answer, Guard, GuardError, GuardRefusal, Pass, Rewrite
 from .config import ConfigError, ContentCapture, Settings, resolve_settings
+from .guard_setup import reset_guards
 from .estimation import Estimate, estimate
 from .pricing import PriceFileError, reset_prices, set_model_price, use_price_file
 from .version import __version__
 
 __all__ = sorted(
     [
+        "Answer",
+        "CacheSettings",
         "ConfigError",
         "ContentCapture",
         "Estimate",
+        "Guard",
+        "GuardError",
+        "GuardRefusal",
+        "MemoryBackend",
+        "Pass",
         "PriceFileError",
+        "RedisBackend",
+        "ResponseCache",
+        "Rewrite",
         "Settings",
         "__version__",
+        "cache_control",
         "estimate",
         "instrument",
         "is_instrumented",
@@ -64,6 +78,8 @@ def instrument(
     otlp_file: Optional[str] = None,
     prices: Optional[str] = None,
     estimate_missing_usage: Optional[bool] = None,
+    cache: Any = None,
+    guards: Optional[Sequence[Guard]] = None,
     sdks: Sequence[str] = _SDKS,
 ) -> None:
     """Instrument the installed ``openai`` and ``anthropic`` SDKs.
@@ -86,6 +102,9 @@ def instrument(
         prices: path of a JSON or TOML price file extending the shipped prices.
         estimate_missing_usage: count tokens locally when a response reports no usage
             (default True); such usage and cost are marked estimated.
+        cache: the response cache: ``False``/``"off"``, ``True``/``"memory"``, ``"redis"``, a
+            :class:`CacheSettings` or a :class:`ResponseCache` (default: ``TOKENTRACE_CACHE``, off).
+        guards: further guards, consulted in order after the cache.
         sdks: which SDKs to instrument.
 
     Raises:
@@ -104,6 +123,8 @@ def instrument(
             "anthropic_sdk_spans": anthropic_sdk_spans,
             "prices": prices,
             "estimate_missing_usage": estimate_missing_usage,
+            "cache": cache,
+            "guards": guards,
         }
     )
     use_price_file(settings.prices_file)
@@ -131,6 +152,7 @@ def uninstrument() -> None:
             instrumentor = _instrumentor(sdk)
             if instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.uninstrument()
+        reset_guards()
 
 
 def is_instrumented(sdk: str) -> bool:

@@ -48,6 +48,10 @@ class Settings:
     anthropic_sdk_spans: bool = False
     prices_file: Optional[str] = None
     estimate_missing_usage: bool = True
+    cache: Any = None
+    """Complete ``CacheSettings``, or the ``ResponseCache`` given in code."""
+    guards: tuple[Any, ...] = ()
+    """Guards given in code, run after the cache in this order."""
 
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -100,6 +104,18 @@ def parse_path(name: str, value: Any) -> str:
     return text
 
 
+def _guards(value: Any) -> tuple[Any, ...]:
+    from .guards import Guard
+
+    if value is None:
+        return ()
+    guards = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    for guard in guards:
+        if not isinstance(guard, Guard):
+            raise ConfigError(f"guards must be tokentrace.guards.Guard objects, got {guard!r}")
+    return guards
+
+
 def _resolve(
     arguments: Mapping[str, Any],
     key: str,
@@ -124,9 +140,13 @@ def resolve_settings(
     Raises:
         ConfigError: a value is invalid; the message names the argument or variable.
     """
+    from .cache._settings import resolve_cache_settings
+
     args = arguments or {}
     environ = os.environ if environ is None else environ
     return Settings(
+        cache=resolve_cache_settings(args.get("cache"), environ),
+        guards=_guards(args.get("guards")),
         capture_content=_resolve(
             args, "capture_content", env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
             parse_content_capture, ContentCapture.NO_CONTENT, environ,

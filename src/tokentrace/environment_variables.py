@@ -42,3 +42,36 @@ stream cut short), count its tokens locally and mark usage and cost as estimated
 TOKENTRACE_TIKTOKEN_DIR = "TOKENTRACE_TIKTOKEN_DIR"
 """Directory holding tiktoken encoding files (``o200k_base.tiktoken[.gz]``,
 ``cl100k_base.tiktoken[.gz]``) for offline token counting."""
+
+TOKENTRACE_CACHE = "TOKENTRACE_CACHE"
+"""The response cache: ``off`` (default), ``memory`` or ``redis``."""
+
+TOKENTRACE_CACHE_TTL = "TOKENTRACE_CACHE_TTL"
+"""Seconds a cached answer lives after it is stored (hits never extend it); ``0`` = no expiry.
+Default 3600."""
+
+TOKENTRACE_CACHE_REDIS_URL = "TOKENTRACE_CACHE_REDIS_URL"
+"""Redis server of the ``redis`` cache backend. Default ``redis://localhost:6379/0``."""
+
+TOKENTRACE_CACHE_SCOPE = "TOKENTRACE_CACHE_SCOPE"
+"""Who may be served an answer: ``request`` (default: per end-user identity the request carries),
+``shared`` (everyone, unless a scope is set explicitly) or ``required`` (only requests with a
+scope or identity are cached)."""
+
+TOKENTRACE_CACHE_MAX_TEMPERATURE = "TOKENTRACE_CACHE_MAX_TEMPERATURE"
+"""Requests sampling above this temperature are not cached (no ``temperature`` = 1.0). Default 0."""
+
+TOKENTRACE_CACHE_MAX_ENTRIES = "TOKENTRACE_CACHE_MAX_ENTRIES"
+"""In-memory backend: entries kept at most (LRU eviction). Default 10000."""
+
+TOKENTRACE_CACHE_MAX_BYTES = "TOKENTRACE_CACHE_MAX_BYTES"
+"""In-memory backend: bytes of stored answers kept at most. Default 268435456 (256 MiB)."""
+
+TOKENTRACE_CACHE_TOOL_CALLS = "TOKENTRACE_CACHE_TOOL_CALLS"
+"""``true`` to also store answers that call tools. Default ``false``."""
+
+TOKENTRACE_CACHE_TRUNCATED = "TOKENTRACE_CACHE_TRUNCATED"
+"""``true`` to also store answers cut off by the token limit. Default ``false``."""
+
+TOKENTRACE_CACHE_FAIL_CLOSED = "TOKENTRACE_CACHE_FAIL_CLOSED"
+"""``true``: when the cache itself fails, fail the call instead of sending it. Default ``false``."""

@@ -25,6 +25,12 @@ class GenAIRequest:
     """Builds ``gen_ai.input.messages``, ``gen_ai.system_instructions`` and
     ``gen_ai.tool.definitions`` (keyed by those names) in the spec's JSON shape; called only
     when content is captured."""
+    api: str = ""
+    """Which API: ``openai.chat``, ``openai.responses``, ``openai.embeddings``, ``anthropic.messages``."""
+    hints: Optional[Mapping[str, str]] = None
+    """tokentrace's own request headers (e.g. ``X-Tokentrace-Cache``), removed before sending."""
+    guard_state: dict[Any, Any] = field(default_factory=dict)
+    """Per-call state guards keep between ``decide`` and ``on_response``."""
 
 
 @dataclass(slots=True)

@@ -84,6 +84,9 @@ class Telemetry:
         self.cost_saved = meter.create_counter(
             sc.METRIC_COST_SAVED, unit="USD", description="Cost of GenAI calls avoided (served by the cache)."
         )
+        self.tokens_saved = meter.create_counter(
+            sc.METRIC_CACHE_TOKENS_SAVED, unit="{token}", description="Tokens not spent because the cache answered."
+        )
         self._warned_models: set[str] = set()
         if settings.capture_content.enabled and settings.pii_scrub:
             self.scrubber: PIIScrubber = PIIScrubber(
@@ -133,7 +136,7 @@ class Invocation:
 
     __slots__ = (
         "telemetry", "request", "span", "_token", "_start", "_first_chunk", "_last_chunk",
-        "_gaps", "chunk_count", "ended",
+        "_gaps", "chunk_count", "ended", "cache_hit",
     )
 
     def __init__(self, telemetry: Telemetry, request: GenAIRequest) -> None:
@@ -148,6 +151,8 @@ class Invocation:
         self._gaps: list[float] = []
         self.chunk_count = 0
         self.ended = False
+        self.cache_hit = False
+        """Answered by the response cache: nothing was spent, the avoided cost was saved."""
         if telemetry.settings.capture_content.enabled and self.span.is_recording():
             self._capture_input()
 
@@ -175,6 +180,9 @@ class Invocation:
         duration = time.perf_counter() - self._start
         span = self.span
         metric_attrs = self._metric_attributes(result.response_model)
+        if self.cache_hit:
+            self._finish_cached(result, stream_end, duration, metric_attrs)
+            return
         usage, estimated = self._usage(result)
         result.usage = usage
         cost = self.telemetry.cost_of(self.request, result, usage, estimated)
@@ -187,6 +195,33 @@ class Invocation:
                 self._capture_output(result)
         self._record_metrics(result.usage, duration, metric_attrs)
         self._record_cost(cost, metric_attrs)
+        span.end()
+
+    def _finish_cached(self, result: GenAIResult, stream_end: Optional[str], duration: float,
+                       metric_attrs: dict[str, Any]) -> None:
+        """A cache hit used no tokens: its usage and cost are recorded as saved."""
+        saved_usage, result.usage = result.usage, None
+        saved = self.telemetry.cost_of(self.request, result, saved_usage, False)
+        span = self.span
+        if span.is_recording():
+            attributes = self._response_attributes(result, stream_end)
+            attributes[sc.TT_COST_STATUS] = sc.COST_STATUS_CACHED
+            attributes[sc.TT_COST_TOTAL] = 0.0
+            if saved_usage is not None:
+                attributes[sc.TT_CACHE_SAVED_INPUT_TOKENS] = saved_usage.input_tokens or 0
+                attributes[sc.TT_CACHE_SAVED_OUTPUT_TOKENS] = saved_usage.output_tokens or 0
+            if saved.total is not None:
+                attributes[sc.TT_CACHE_SAVED_COST] = saved.total
+            span.set_attributes(attributes)
+            if self.telemetry.settings.capture_content.enabled and result.output_messages is not None:
+                self._capture_output(result)
+        self.telemetry.duration.record(duration, {**metric_attrs, sc.TT_CACHE_RESULT: sc.CACHE_HIT})
+        if saved.total:
+            self.telemetry.cost_saved.add(saved.total, metric_attrs)
+        if saved_usage is not None:
+            for kind, tokens in ((sc.TOKEN_TYPE_INPUT, saved_usage.input_tokens), (sc.TOKEN_TYPE_OUTPUT, saved_usage.output_tokens)):
+                if tokens:
+                    self.telemetry.tokens_saved.add(tokens, {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: kind})
         span.end()
 
     def fail(self, exc: BaseException, partial: Optional[GenAIResult] = None) -> None:

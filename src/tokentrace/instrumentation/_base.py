@@ -9,6 +9,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from ..config import Settings, resolve_settings
+from ..guard_setup import shared_chain
 from ..telemetry import Telemetry
 from ._core import Route, Routes, async_request_wrapper, sync_request_wrapper
 
@@ -37,9 +38,17 @@ class RequestHookInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         settings = kwargs.get("settings") or resolve_settings()
         telemetry = Telemetry(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
         routes = Routes(self.routes(settings), inject_stream_usage=self.inject_stream_usage(settings))
+        chain = kwargs.get("guard_chain")
+        if chain is None:
+            chain = shared_chain(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
         self.telemetry = telemetry
-        wrap_function_wrapper(self.base_client_module, "SyncAPIClient.request", sync_request_wrapper(telemetry, routes))
-        wrap_function_wrapper(self.base_client_module, "AsyncAPIClient.request", async_request_wrapper(telemetry, routes))
+        self.guard_chain = chain
+        wrap_function_wrapper(
+            self.base_client_module, "SyncAPIClient.request", sync_request_wrapper(telemetry, routes, chain)
+        )
+        wrap_function_wrapper(
+            self.base_client_module, "AsyncAPIClient.request", async_request_wrapper(telemetry, routes, chain)
+        )
         self._after_instrument(settings)
 
     def _uninstrument(self, **kwargs: Any) -> None:

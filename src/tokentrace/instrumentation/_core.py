@@ -12,6 +12,8 @@ and :meth:`Call.complete`.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
@@ -21,8 +23,13 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from .. import semconv as sc
 from .._errors import log_internal_error
 from .._streams import AsyncStreamProxy, RawResponseProxy, SyncStreamProxy, offer_to_helper
+from ..cache._controls import HEADER as CACHE_CONTROL_HEADER
+from ..cache._controls import pop_header
+from ..cache._replay import fold_stream
+from ..guards import ChainOutcome, GuardChain, GuardRefusal
 from ..model import GenAIRequest, GenAIResult, StreamAccumulator
 from ..telemetry import Invocation, Telemetry
+from ._serve import aserve, response_body, serve
 
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
@@ -36,6 +43,8 @@ class Route:
     new_accumulator: Callable[[GenAIRequest, bool], StreamAccumulator]
     inject_stream_usage: Optional[Callable[[Mapping[str, Any]], Optional[dict[str, Any]]]] = None
     """Returns a body asking for stream usage, or None when the body already does."""
+    api: str = ""
+    """The API's name for guards (``openai.chat``, ``anthropic.messages``, ...)."""
 
 
 class Routes:
@@ -83,14 +92,29 @@ def server_of(client: Any) -> tuple[str, int]:
 
 
 class Call:
-    """A GenAI call in flight: its invocation and how to read what the SDK returns."""
+    """A GenAI call in flight: its invocation, the guards' outcome, how to read the response."""
 
-    __slots__ = ("invocation", "route", "usage_injected")
+    __slots__ = ("invocation", "route", "usage_injected", "chain", "outcome")
 
-    def __init__(self, invocation: Invocation, route: Route, usage_injected: bool) -> None:
+    def __init__(self, invocation: Invocation, route: Route, usage_injected: bool,
+                 chain: Optional[GuardChain] = None, outcome: Optional[ChainOutcome] = None) -> None:
         self.invocation = invocation
         self.route = route
         self.usage_injected = usage_injected
+        self.chain = chain
+        self.outcome = outcome
+
+    @property
+    def answer(self) -> Any:
+        outcome = self.outcome
+        return outcome.answer if outcome is not None else None
+
+    def unanswer(self) -> None:
+        """Serving the answer failed: the call goes to the provider after all."""
+        if self.outcome is not None:
+            self.outcome.answer = None
+        self.invocation.cache_hit = False
+        self.invocation.span.set_attribute(sc.TT_CACHE_RESULT, sc.CACHE_ERROR)
 
     def fail(self, exc: BaseException) -> None:
         try:
@@ -117,6 +141,8 @@ class Call:
         if inv.request.stream and hasattr(result, "response"):
             inv.detach()
             acc = self.route.new_accumulator(inv.request, self.usage_injected)
+            if self._wants_response():
+                acc = _RecordingAccumulator(acc, self, is_async)
             proxy_type = AsyncStreamProxy if is_async else SyncStreamProxy
             raw = getattr(result, "_raw_stream", None)
             if raw is not None and hasattr(raw, "response"):
@@ -128,7 +154,33 @@ class Call:
             offer_to_helper(proxy)
             return proxy
         inv.finish(self.route.result_of(result))
+        if self._wants_response():
+            self.deliver(lambda: response_body(result), is_async)
         return result
+
+    def _wants_response(self) -> bool:
+        return self.chain is not None and self.outcome is not None and self.outcome.answer is None
+
+    def deliver(self, body_of: Callable[[], Optional[Mapping[str, Any]]], is_async: bool) -> None:
+        """Give the complete response to the guards (off the event loop when they do I/O)."""
+        chain, outcome = self.chain, self.outcome
+        assert chain is not None and outcome is not None
+
+        def run() -> None:
+            try:
+                body = body_of()
+                if body is not None:
+                    chain.on_response(outcome.request, body, None)
+            except Exception:
+                log_internal_error("guards after the response")
+
+        if is_async and chain.blocking:
+            try:
+                asyncio.get_running_loop().run_in_executor(None, contextvars_run(run))
+                return
+            except RuntimeError:
+                pass
+        run()
 
     def _end_unparsed(self) -> None:
         if not self.invocation.ended:
@@ -138,8 +190,93 @@ class Call:
                 log_internal_error("ending an unparsed raw response")
 
 
-def begin_call(telemetry: Telemetry, routes: Routes, client: Any, args: tuple, kwargs: dict) -> Optional[Call]:
-    """Start the invocation for a GenAI request, or None for any other request. Never raises."""
+def contextvars_run(fn: Callable[[], None]) -> Callable[[], None]:
+    context = contextvars.copy_context()
+    return lambda: context.run(fn)
+
+
+class _RecordingAccumulator:
+    """Keeps a stream's chunks so that, once it finished, guards get the complete response."""
+
+    __slots__ = ("_inner", "_call", "_is_async", "_chunks", "_delivered")
+
+    def __init__(self, inner: StreamAccumulator, call: Call, is_async: bool) -> None:
+        self._inner = inner
+        self._call = call
+        self._is_async = is_async
+        self._chunks: list[Any] = []
+        self._delivered = False
+
+    def add(self, chunk: Any) -> bool:
+        self._chunks.append(chunk)
+        return self._inner.add(chunk)
+
+    def result(self) -> GenAIResult:
+        result = self._inner.result()
+        if not self._delivered:
+            self._delivered = True
+            chunks, api = self._chunks, self._call.route.api
+            self._chunks = []
+            self._call.deliver(lambda: fold_stream(api, [response_body(c) for c in chunks]), self._is_async)
+        return result
+
+
+@dataclass
+class PendingCall:
+    """A GenAI request recognised and read, before guards and telemetry have seen it."""
+
+    route: Route
+    request: GenAIRequest
+    options: Any
+    server: tuple[str, int]
+    usage_injected: bool
+    outcome: Optional[ChainOutcome] = None
+    refusal: Optional[BaseException] = None
+
+    def decide(self, chain: GuardChain) -> None:
+        """Run the guards; never raises (a refusal is kept and raised by :meth:`start`)."""
+        try:
+            self.outcome = chain.decide(self.request, self._rebuild)
+        except GuardRefusal as exc:
+            self.refusal = exc
+            return
+        except Exception:
+            log_internal_error("running guards")
+            return
+        outcome = self.outcome
+        if outcome.body is not None:
+            self.options.json_data = dict(outcome.body)
+        self.request = outcome.request
+        self.request.attributes.update(outcome.attributes)
+
+    def _rebuild(self, body: Mapping[str, Any]) -> GenAIRequest:
+        rebuilt = self.route.build_request(body, self.server)
+        rebuilt.provider = self.request.provider
+        rebuilt.attributes[sc.GEN_AI_PROVIDER_NAME] = self.request.attributes[sc.GEN_AI_PROVIDER_NAME]
+        rebuilt.api, rebuilt.hints, rebuilt.guard_state = self.request.api, self.request.hints, self.request.guard_state
+        return rebuilt
+
+    def start(self, telemetry: Telemetry, chain: Optional[GuardChain]) -> Optional[Call]:
+        """Start the span. Raises the guards' refusal, after recording it on the span."""
+        try:
+            call = Call(telemetry.start(self.request), self.route, self.usage_injected, chain, self.outcome)
+            call.invocation.cache_hit = self.answer is not None
+        except Exception:
+            log_internal_error("starting a span")
+            call = None
+        if self.refusal is not None:
+            if call is not None:
+                call.fail(self.refusal)
+            raise self.refusal
+        return call
+
+    @property
+    def answer(self) -> Any:
+        return self.outcome.answer if self.outcome is not None else None
+
+
+def prepare_call(routes: Routes, client: Any, args: tuple, kwargs: dict) -> Optional[PendingCall]:
+    """Read a GenAI request, or None for any other request. Never raises."""
     try:
         options = args[1] if len(args) > 1 else kwargs["options"]
         route = routes.match(options)
@@ -148,23 +285,39 @@ def begin_call(telemetry: Telemetry, routes: Routes, client: Any, args: tuple, k
         body = options.json_data
         if not isinstance(body, Mapping):
             return None
+        hint = pop_header(getattr(options, "headers", None))
         extra = getattr(options, "extra_json", None)
         if extra:
             body = {**body, **extra}
         injected = False
         if routes.inject_stream_usage and route.inject_stream_usage is not None and body.get("stream"):
             injected = _inject_stream_usage(options, route, body)
-        request = route.build_request(body, server_of(client))
+        server = server_of(client)
+        request = route.build_request(body, server)
+        request.api = route.api
+        if hint is not None:
+            request.hints = {CACHE_CONTROL_HEADER: hint}
         platform = _PLATFORM_PROVIDERS.get(type(client).__name__)
         if platform is not None:
             request.provider = platform
             request.attributes[sc.GEN_AI_PROVIDER_NAME] = platform
         if injected:
             request.attributes[sc.TT_STREAM_USAGE_INJECTED] = True
-        return Call(telemetry.start(request), route, injected)
+        return PendingCall(route, request, options, server, injected)
     except Exception:
-        log_internal_error("starting a span")
+        log_internal_error("reading a request")
         return None
+
+
+def begin_call(telemetry: Telemetry, routes: Routes, client: Any, args: tuple, kwargs: dict,
+               chain: Optional[GuardChain] = None) -> Optional[Call]:
+    """Read the request, run the guards (sync) and start the span; None for other requests."""
+    pending = prepare_call(routes, client, args, kwargs)
+    if pending is None:
+        return None
+    if chain:
+        pending.decide(chain)
+    return pending.start(telemetry, chain if chain else None)
 
 
 def _inject_stream_usage(options: Any, route: Route, body: Mapping[str, Any]) -> bool:
@@ -179,15 +332,36 @@ def _inject_stream_usage(options: Any, route: Route, body: Mapping[str, Any]) ->
     return True
 
 
-def sync_request_wrapper(telemetry: Telemetry, routes: Routes) -> Callable[..., Any]:
+def _answer_sync(call: Call, client: Any, wrapped: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    try:
+        return serve(client, args, kwargs, call.route.api, call.answer.response)
+    except Exception:
+        log_internal_error("serving a cached answer")
+    call.unanswer()
+    return wrapped(*args, **kwargs)
+
+
+async def _answer_async(call: Call, client: Any, wrapped: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    try:
+        return await aserve(client, args, kwargs, call.route.api, call.answer.response)
+    except Exception:
+        log_internal_error("serving a cached answer")
+    call.unanswer()
+    return await wrapped(*args, **kwargs)
+
+
+def sync_request_wrapper(telemetry: Telemetry, routes: Routes, chain: Optional[GuardChain] = None) -> Callable[..., Any]:
     def traced_request(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
-        call = begin_call(telemetry, routes, instance, args, kwargs)
+        call = begin_call(telemetry, routes, instance, args, kwargs, chain)
         if call is None:
             return wrapped(*args, **kwargs)
         try:
-            result = wrapped(*args, **kwargs)
+            if call.answer is not None:
+                result = _answer_sync(call, instance, wrapped, args, kwargs)
+            else:
+                result = wrapped(*args, **kwargs)
         except BaseException as exc:
             call.fail(exc)
             raise
@@ -196,15 +370,26 @@ def sync_request_wrapper(telemetry: Telemetry, routes: Routes) -> Callable[..., 
     return traced_request
 
 
-def async_request_wrapper(telemetry: Telemetry, routes: Routes) -> Callable[..., Any]:
+def async_request_wrapper(telemetry: Telemetry, routes: Routes, chain: Optional[GuardChain] = None) -> Callable[..., Any]:
     async def traced_request(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         if not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
-        call = begin_call(telemetry, routes, instance, args, kwargs)
+        pending = prepare_call(routes, instance, args, kwargs)
+        if pending is None:
+            return await wrapped(*args, **kwargs)
+        if chain:
+            if chain.blocking:  # guards doing I/O (Redis) run off the event loop
+                await asyncio.to_thread(pending.decide, chain)
+            else:
+                pending.decide(chain)
+        call = pending.start(telemetry, chain if chain else None)
         if call is None:
             return await wrapped(*args, **kwargs)
         try:
-            result = await wrapped(*args, **kwargs)
+            if call.answer is not None:
+                result = await _answer_async(call, instance, wrapped, args, kwargs)
+            else:
+                result = await wrapped(*args, **kwargs)
         except BaseException as exc:
             call.fail(exc)
             raise

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..package import ANTHROPIC_INSTRUMENTS
 from . import _anthropic_messages as messages
 from ._base import RequestHookInstrumentor
+from ..cache._replay import ANTHROPIC_MESSAGES
 from ._core import Route
 
 
@@ -77,7 +78,8 @@ class AnthropicInstrumentor(RequestHookInstrumentor):
     _helpers_patched = False
 
     def routes(self, settings: Settings) -> Mapping[str, Route]:
-        route = Route(messages.build_request, messages.result_of, messages.MessagesStreamAccumulator)
+        route = Route(messages.build_request, messages.result_of, messages.MessagesStreamAccumulator,
+                      api=ANTHROPIC_MESSAGES)
         return {"/v1/messages": route}
 
     def _after_instrument(self, settings: Settings) -> None:

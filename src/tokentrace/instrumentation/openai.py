@@ -12,6 +12,7 @@ from ..package import OPENAI_INSTRUMENTS
 from . import _openai_chat as chat
 from . import _openai_responses as responses
 from ._base import RequestHookInstrumentor
+from ..cache._replay import OPENAI_CHAT, OPENAI_EMBEDDINGS, OPENAI_RESPONSES
 from ._core import Route
 
 
@@ -22,10 +23,13 @@ class OpenAIInstrumentor(RequestHookInstrumentor):
     instruments = OPENAI_INSTRUMENTS
 
     def routes(self, settings: Settings) -> Mapping[str, Route]:
-        chat_route = Route(chat.build_request, chat.result_of, chat.ChatStreamAccumulator, chat.inject_stream_usage)
-        responses_route = Route(responses.build_request, responses.result_of, responses.ResponsesStreamAccumulator)
+        chat_route = Route(chat.build_request, chat.result_of, chat.ChatStreamAccumulator, chat.inject_stream_usage,
+                           api=OPENAI_CHAT)
+        responses_route = Route(responses.build_request, responses.result_of, responses.ResponsesStreamAccumulator,
+                                api=OPENAI_RESPONSES)
         embeddings_route = Route(
-            responses.build_embeddings_request, responses.embeddings_result_of, responses.NoStream
+            responses.build_embeddings_request, responses.embeddings_result_of, responses.NoStream,
+            api=OPENAI_EMBEDDINGS,
         )
         return {
             "/chat/completions": chat_route,

@@ -1,0 +1,237 @@
+"""The response cache guard: serves repeated requests without calling the provider."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Protocol
+
+from .. import semconv as sc
+from .._errors import log_internal_error
+from ..guards import Answer, Guard, Pass
+from ..model import GenAIRequest
+from ._controls import CacheControl, current_control
+from ._key import exact_key, identity_of
+from ._memory import MemoryBackend
+from ._replay import ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_EMBEDDINGS, OPENAI_RESPONSES
+
+SCOPES = ("request", "shared", "required")
+ANONYMOUS_SCOPE = "anonymous"
+PROVIDER_DEFAULT_TEMPERATURE = 1.0  # OpenAI and Anthropic both sample at 1.0 when none is given
+_CACHEABLE_APIS = frozenset({OPENAI_CHAT, OPENAI_RESPONSES, OPENAI_EMBEDDINGS, ANTHROPIC_MESSAGES})
+
+
+class CacheBackend(Protocol):
+    """Where entries live. ``blocking`` backends do I/O and are called off the event loop."""
+
+    blocking: bool
+
+    def get(self, key: str) -> Optional[bytes]: ...
+
+    def set(self, key: str, value: bytes, ttl: Optional[float]) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One stored answer: the API's complete response body and where it came from."""
+
+    api: str
+    response: Mapping[str, Any]
+    stored_at: float
+
+    def to_bytes(self) -> bytes:
+        data = {"v": 1, "api": self.api, "stored_at": self.stored_at, "response": self.response}
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "CacheEntry":
+        data = json.loads(raw)
+        if data.get("v") != 1:
+            raise ValueError(f"unknown cache entry version {data.get('v')!r}")
+        return cls(data["api"], data["response"], data["stored_at"])
+
+
+class ResponseCache(Guard):
+    """Exact-match response cache.
+
+    Args:
+        backend: :class:`MemoryBackend` (default) or :class:`RedisBackend`, or anything with
+            their interface.
+        ttl: seconds an entry lives after it is stored (hits never extend it); None = no expiry.
+        scope: ``"request"`` (default): entries are scoped by the end-user identity the request
+            carries (OpenAI ``user`` / ``safety_identifier``, Anthropic ``metadata.user_id``) or
+            an explicit :func:`~tokentrace.cache_control` scope; requests without either share
+            the anonymous scope. ``"shared"``: identities are ignored, only explicit scopes
+            separate entries. ``"required"``: a request with no scope or identity is not cached.
+        max_temperature: requests sampling above this temperature are not cached (a request
+            without ``temperature`` samples at the provider default, 1.0). Default 0.
+        cache_tool_calls: store responses that call tools (default False).
+        cache_truncated: store responses cut off by the token limit (default False).
+        fail_closed: fail calls instead of serving misses when the cache itself fails.
+    """
+
+    name = "cache"
+
+    def __init__(self, backend: Optional[CacheBackend] = None, *, ttl: Optional[float] = 3600.0,
+                 scope: str = "request", max_temperature: float = 0.0, cache_tool_calls: bool = False,
+                 cache_truncated: bool = False, fail_closed: bool = False) -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)} but got {scope!r}")
+        if ttl is not None and not ttl > 0:
+            raise ValueError(f"ttl must be a positive number of seconds or None but got {ttl!r}")
+        if not max_temperature >= 0:
+            raise ValueError(f"max_temperature must be a non-negative number but got {max_temperature!r}")
+        self.backend: CacheBackend = backend if backend is not None else MemoryBackend()
+        self.ttl = ttl
+        self.scope = scope
+        self.max_temperature = float(max_temperature)
+        self.cache_tool_calls = cache_tool_calls
+        self.cache_truncated = cache_truncated
+        self.fail_closed = fail_closed
+        self._lookups: Any = None
+        self._latency: Any = None
+
+    @property
+    def blocking(self) -> bool:
+        return bool(getattr(self.backend, "blocking", False))
+
+    def bind_meter(self, meter: Any) -> None:
+        self._lookups = meter.create_counter(
+            sc.METRIC_CACHE_LOOKUPS, unit="{lookup}", description="Response cache lookups by result."
+        )
+        self._latency = meter.create_histogram(
+            sc.METRIC_CACHE_LOOKUP_DURATION, unit="s", description="Time a response cache lookup took.",
+            explicit_bucket_boundaries_advisory=list(sc.CACHE_LOOKUP_BUCKETS),
+        )
+
+    # --- before the call -------------------------------------------------------------------
+    def decide(self, request: GenAIRequest) -> Optional[Any]:
+        control = current_control(request)
+        reason = self._skip_reason(request, control)
+        if reason is not None:
+            self._count(request, sc.CACHE_SKIP)
+            return Pass({sc.TT_CACHE_RESULT: sc.CACHE_SKIP, sc.TT_CACHE_SKIP_REASON: reason})
+        scope = self._scope_of(request, control)
+        key = exact_key(request.provider, request.api, scope, request.body)
+        request.guard_state[self] = (key, control)
+        attributes = {sc.TT_CACHE_KEY: _short(key)}
+        if control.refresh:
+            self._count(request, sc.CACHE_SKIP)
+            return Pass({**attributes, sc.TT_CACHE_RESULT: sc.CACHE_SKIP, sc.TT_CACHE_SKIP_REASON: "refresh"})
+        started = time.perf_counter()
+        raw = self.backend.get(key)
+        entry = self._entry(raw, key)
+        self._record_lookup(request, sc.CACHE_HIT if entry else sc.CACHE_MISS, time.perf_counter() - started)
+        if entry is None:
+            return Pass({**attributes, sc.TT_CACHE_RESULT: sc.CACHE_MISS})
+        attributes.update({
+            sc.TT_CACHE_RESULT: sc.CACHE_HIT,
+            sc.TT_CACHE_LOOKUP: sc.CACHE_LOOKUP_EXACT,
+            sc.TT_CACHE_AGE: max(time.time() - entry.stored_at, 0.0),
+        })
+        original_id = entry.response.get("id")
+        if isinstance(original_id, str):
+            attributes[sc.TT_CACHE_ORIGINAL_RESPONSE_ID] = original_id
+        return Answer(entry.response, attributes, saved=entry)
+
+    def _skip_reason(self, request: GenAIRequest, control: CacheControl) -> Optional[str]:
+        if control.skip:
+            return "requested"
+        if request.api not in _CACHEABLE_APIS:
+            return "unsupported_api"
+        body = request.body
+        if body.get("background"):
+            return "background"
+        if request.operation != sc.OPERATION_EMBEDDINGS:
+            temperature = body.get("temperature", PROVIDER_DEFAULT_TEMPERATURE)
+            if not isinstance(temperature, (int, float)) or temperature > self.max_temperature:
+                return "temperature"
+        if self.scope == "required" and control.scope is None and identity_of(body) is None:
+            return "no_scope"
+        return None
+
+    def _scope_of(self, request: GenAIRequest, control: CacheControl) -> str:
+        if control.scope is not None:
+            return "explicit:" + control.scope
+        if self.scope != "shared":
+            identity = identity_of(request.body)
+            if identity is not None:
+                return "identity:" + identity
+        return ANONYMOUS_SCOPE
+
+    def _entry(self, raw: Optional[bytes], key: str) -> Optional[CacheEntry]:
+        if raw is None:
+            return None
+        try:
+            return CacheEntry.from_bytes(raw)
+        except Exception:
+            log_internal_error("reading a cache entry")
+            self.backend.delete(key)
+            return None
+
+    # --- after the call --------------------------------------------------------------------
+    def on_response(self, request: GenAIRequest, response: Mapping[str, Any]) -> None:
+        state = request.guard_state.get(self)
+        if state is None:
+            return
+        key, control = state
+        if not control.store or not self._is_complete(request.api, response):
+            return
+        ttl = control.ttl if control.ttl is not None else self.ttl
+        entry = CacheEntry(request.api, response, time.time())
+        self.backend.set(key, entry.to_bytes(), ttl)
+
+    def _is_complete(self, api: str, response: Mapping[str, Any]) -> bool:
+        """Successful and whole: what is worth serving again."""
+        if api == OPENAI_CHAT:
+            choices = response.get("choices") or []
+            return bool(choices) and all(self._finish_ok(c.get("finish_reason"), ("stop",), "tool_calls", "length")
+                                         for c in choices)
+        if api == ANTHROPIC_MESSAGES:
+            return self._finish_ok(response.get("stop_reason"), ("end_turn", "stop_sequence"), "tool_use", "max_tokens")
+        if api == OPENAI_RESPONSES:
+            if response.get("status") != "completed":
+                return False
+            calls = any(item.get("type") not in ("message", "reasoning") for item in response.get("output") or [])
+            return self.cache_tool_calls or not calls
+        if api == OPENAI_EMBEDDINGS:
+            return bool(response.get("data"))
+        return False
+
+    def _finish_ok(self, reason: Any, ok: tuple[str, ...], tool: str, truncated: str) -> bool:
+        return reason in ok or (reason == tool and self.cache_tool_calls) or (
+            reason == truncated and self.cache_truncated)
+
+    def clear(self) -> None:
+        self.backend.clear()
+
+    def shutdown(self) -> None:
+        self.backend.close()
+
+    # --- metrics ---------------------------------------------------------------------------
+    def _record_lookup(self, request: GenAIRequest, result: str, seconds: float) -> None:
+        self._count(request, result)
+        if self._latency is not None:
+            self._latency.record(seconds, {sc.GEN_AI_PROVIDER_NAME: request.provider,
+                                           sc.TT_CACHE_BACKEND: type(self.backend).__name__})
+
+    def _count(self, request: GenAIRequest, result: str) -> None:
+        if self._lookups is not None:
+            self._lookups.add(1, {
+                sc.GEN_AI_PROVIDER_NAME: request.provider,
+                sc.GEN_AI_OPERATION_NAME: request.operation,
+                sc.TT_CACHE_RESULT: result,
+                sc.TT_CACHE_LOOKUP: sc.CACHE_LOOKUP_EXACT,
+            })
+
+
+def _short(key: str) -> str:
+    """Enough of the key's hash to find the entry in logs; the key itself is a SHA-256."""
+    return key[:16]
