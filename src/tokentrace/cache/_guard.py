@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 from .. import semconv as sc
 from .._errors import log_internal_error
@@ -14,6 +14,7 @@ from ..model import GenAIRequest
 from ._controls import CacheControl, current_control
 from ._key import exact_key, identity_of
 from ._memory import MemoryBackend
+from ._semantic import partition_of, question_and_context
 from ._replay import ANTHROPIC_MESSAGES, OPENAI_CHAT, OPENAI_EMBEDDINGS, OPENAI_RESPONSES
 
 SCOPES = ("request", "shared", "required")
@@ -40,14 +41,18 @@ class CacheBackend(Protocol):
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One stored answer: the API's complete response body and where it came from."""
+    """One stored answer: the API's complete response body, and the question it answered."""
 
     api: str
     response: Mapping[str, Any]
     stored_at: float
+    question: Optional[str] = None
+    """The last user message, kept for the verification of semantic candidates."""
 
     def to_bytes(self) -> bytes:
         data = {"v": 1, "api": self.api, "stored_at": self.stored_at, "response": self.response}
+        if self.question is not None:
+            data["question"] = self.question
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
@@ -55,11 +60,30 @@ class CacheEntry:
         data = json.loads(raw)
         if data.get("v") != 1:
             raise ValueError(f"unknown cache entry version {data.get('v')!r}")
-        return cls(data["api"], data["response"], data["stored_at"])
+        return cls(data["api"], data["response"], data["stored_at"], data.get("question"))
+
+
+@dataclass
+class _CallState:
+    """What a lookup leaves for storing the answer."""
+
+    key: str
+    scope: str
+    control: CacheControl
+    semantic: Optional["_Semantic"] = None
+
+
+@dataclass(frozen=True)
+class _Semantic:
+    """What a miss remembers for storing: the question, its vector and its partition."""
+
+    question: str
+    partition: str
+    vector: Any
 
 
 class ResponseCache(Guard):
-    """Exact-match response cache.
+    """Response cache: exact matches, and (opt-in) verified semantic matches.
 
     Args:
         backend: :class:`MemoryBackend` (default) or :class:`RedisBackend`, or anything with
@@ -75,13 +99,23 @@ class ResponseCache(Guard):
         cache_tool_calls: store responses that call tools (default False).
         cache_truncated: store responses cut off by the token limit (default False).
         fail_closed: fail calls instead of serving misses when the cache itself fails.
+        semantic: also serve requests whose last user message is a paraphrase of a stored one
+            (same model, parameters, tools, system prompt and earlier turns), after the
+            verification stage agreed (``tokentrace.cache._verify``).
+        embedder: turns questions into vectors (default :class:`HashingEmbedder`); see
+            ``tokentrace.cache.embedders``.
+        threshold: cosine similarity a candidate needs (default: the embedder's).
+        candidates: nearest neighbours verified per lookup, best first.
+        verifier: ``verify(query, candidate) -> None | name of the rejecting check``.
     """
 
     name = "cache"
 
     def __init__(self, backend: Optional[CacheBackend] = None, *, ttl: Optional[float] = 3600.0,
                  scope: str = "request", max_temperature: float = 0.0, cache_tool_calls: bool = False,
-                 cache_truncated: bool = False, fail_closed: bool = False) -> None:
+                 cache_truncated: bool = False, fail_closed: bool = False, semantic: bool = False,
+                 embedder: Any = None, threshold: Optional[float] = None, candidates: int = 5,
+                 verifier: Optional[Callable[[str, str], Optional[str]]] = None) -> None:
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)} but got {scope!r}")
         if ttl is not None and not ttl > 0:
@@ -95,12 +129,41 @@ class ResponseCache(Guard):
         self.cache_tool_calls = cache_tool_calls
         self.cache_truncated = cache_truncated
         self.fail_closed = fail_closed
+        self.semantic = semantic
+        self.embedder = embedder
+        self.verifier = verifier
+        if semantic:
+            self._setup_semantic(threshold, candidates)
         self._lookups: Any = None
         self._latency: Any = None
 
+    def _setup_semantic(self, threshold: Optional[float], candidates: int) -> None:
+        if self.embedder is None:
+            from .embedders import HashingEmbedder
+
+            self.embedder = HashingEmbedder()
+        if self.verifier is None:
+            from ._verify import verify
+
+            self.verifier = verify
+        if not hasattr(self.backend, "search"):
+            raise ValueError(f"semantic caching needs a backend with vector search; {type(self.backend).__name__} has none")
+        check = getattr(self.backend, "check_vector_sets", None)
+        if check is not None:
+            check()
+        self.threshold = float(threshold if threshold is not None else self.embedder.default_threshold)
+        if not -1.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be a cosine similarity in [-1, 1] but got {threshold!r}")
+        if candidates < 1:
+            raise ValueError(f"candidates must be a positive integer but got {candidates!r}")
+        self.candidates = candidates
+
     @property
     def blocking(self) -> bool:
-        return bool(getattr(self.backend, "blocking", False))
+        """Backends doing I/O and embedders doing inference run off the event loop."""
+        if getattr(self.backend, "blocking", False):
+            return True
+        return self.semantic and bool(getattr(self.embedder, "blocking", True))
 
     def bind_meter(self, meter: Any) -> None:
         self._lookups = meter.create_counter(
@@ -120,26 +183,50 @@ class ResponseCache(Guard):
             return Pass({sc.TT_CACHE_RESULT: sc.CACHE_SKIP, sc.TT_CACHE_SKIP_REASON: reason})
         scope = self._scope_of(request, control)
         key = exact_key(request.provider, request.api, scope, request.body)
-        request.guard_state[self] = (key, control)
+        state = request.guard_state[self] = _CallState(key, scope, control)
         attributes = {sc.TT_CACHE_KEY: _short(key)}
         if control.refresh:
             self._count(request, sc.CACHE_SKIP)
             return Pass({**attributes, sc.TT_CACHE_RESULT: sc.CACHE_SKIP, sc.TT_CACHE_SKIP_REASON: "refresh"})
         started = time.perf_counter()
-        raw = self.backend.get(key)
-        entry = self._entry(raw, key)
-        self._record_lookup(request, sc.CACHE_HIT if entry else sc.CACHE_MISS, time.perf_counter() - started)
+        entry = self._entry(self.backend.get(key), key)
+        lookup = sc.CACHE_LOOKUP_EXACT
+        if entry is None and self.semantic:
+            lookup = sc.CACHE_LOOKUP_SEMANTIC
+            entry = self._semantic_lookup(request, state, attributes)
+        self._record_lookup(request, sc.CACHE_HIT if entry else sc.CACHE_MISS, lookup, time.perf_counter() - started)
         if entry is None:
             return Pass({**attributes, sc.TT_CACHE_RESULT: sc.CACHE_MISS})
         attributes.update({
             sc.TT_CACHE_RESULT: sc.CACHE_HIT,
-            sc.TT_CACHE_LOOKUP: sc.CACHE_LOOKUP_EXACT,
+            sc.TT_CACHE_LOOKUP: lookup,
             sc.TT_CACHE_AGE: max(time.time() - entry.stored_at, 0.0),
         })
         original_id = entry.response.get("id")
         if isinstance(original_id, str):
             attributes[sc.TT_CACHE_ORIGINAL_RESPONSE_ID] = original_id
         return Answer(entry.response, attributes, saved=entry)
+
+    def _semantic_lookup(self, request: GenAIRequest, state: _CallState,
+                         attributes: dict[str, Any]) -> Optional[CacheEntry]:
+        """Nearest stored questions of the same partition, verified; the first that agrees wins."""
+        semantic = state.semantic = self._semantic_of(request, state.scope)
+        if semantic is None:
+            return None
+        question, partition, vector = semantic.question, semantic.partition, semantic.vector
+        backend: Any = self.backend
+        for candidate_key, similarity in backend.search(partition, vector, self.candidates, self.threshold):
+            entry = self._entry(backend.get(candidate_key), candidate_key)
+            if entry is None or entry.question is None:
+                backend.remove_vector(partition, candidate_key)
+                continue
+            rejected = self.verifier(question, entry.question)  # type: ignore[misc]
+            if rejected is None:
+                attributes[sc.TT_CACHE_SIMILARITY] = similarity
+                return entry
+            attributes.setdefault(sc.TT_CACHE_REJECTED_BY, rejected)
+            attributes.setdefault(sc.TT_CACHE_SIMILARITY, similarity)
+        return None
 
     def _skip_reason(self, request: GenAIRequest, control: CacheControl) -> Optional[str]:
         if control.skip:
@@ -181,12 +268,26 @@ class ResponseCache(Guard):
         state = request.guard_state.get(self)
         if state is None:
             return
-        key, control = state
+        control = state.control
         if not control.store or not self._is_complete(request.api, response):
             return
         ttl = control.ttl if control.ttl is not None else self.ttl
-        entry = CacheEntry(request.api, response, time.time())
-        self.backend.set(key, entry.to_bytes(), ttl)
+        semantic = state.semantic
+        if semantic is None and self.semantic:  # no semantic lookup ran (a refresh)
+            semantic = self._semantic_of(request, state.scope)
+        question = semantic.question if semantic is not None else None
+        self.backend.set(state.key, CacheEntry(request.api, response, time.time(), question).to_bytes(), ttl)
+        if semantic is not None:
+            self.backend.add_vector(semantic.partition, state.key, semantic.vector, ttl)  # type: ignore[attr-defined]
+
+    def _semantic_of(self, request: GenAIRequest, scope: str) -> Optional[_Semantic]:
+        """The request's question, its partition and its vector; None when it has no question."""
+        parts = question_and_context(request.api, request.body)
+        if parts is None:
+            return None
+        question, context = parts
+        partition = partition_of(request.provider, request.api, scope, context, self.embedder.name)
+        return _Semantic(question, partition, self.embedder.embed([question])[0])
 
     def _is_complete(self, api: str, response: Mapping[str, Any]) -> bool:
         """Successful and whole: what is worth serving again."""
@@ -216,19 +317,19 @@ class ResponseCache(Guard):
         self.backend.close()
 
     # --- metrics ---------------------------------------------------------------------------
-    def _record_lookup(self, request: GenAIRequest, result: str, seconds: float) -> None:
-        self._count(request, result)
+    def _record_lookup(self, request: GenAIRequest, result: str, lookup: str, seconds: float) -> None:
+        self._count(request, result, lookup)
         if self._latency is not None:
-            self._latency.record(seconds, {sc.GEN_AI_PROVIDER_NAME: request.provider,
+            self._latency.record(seconds, {sc.GEN_AI_PROVIDER_NAME: request.provider, sc.TT_CACHE_LOOKUP: lookup,
                                            sc.TT_CACHE_BACKEND: type(self.backend).__name__})
 
-    def _count(self, request: GenAIRequest, result: str) -> None:
+    def _count(self, request: GenAIRequest, result: str, lookup: str = sc.CACHE_LOOKUP_EXACT) -> None:
         if self._lookups is not None:
             self._lookups.add(1, {
                 sc.GEN_AI_PROVIDER_NAME: request.provider,
                 sc.GEN_AI_OPERATION_NAME: request.operation,
                 sc.TT_CACHE_RESULT: result,
-                sc.TT_CACHE_LOOKUP: sc.CACHE_LOOKUP_EXACT,
+                sc.TT_CACHE_LOOKUP: lookup,
             })
 
 

@@ -1,4 +1,8 @@
-"""The in-process cache backend: bounded by entries and bytes, LRU eviction, fixed TTL."""
+"""The in-process cache backend: bounded by entries and bytes, LRU eviction, fixed TTL.
+
+Semantic entries are rows of one float32 matrix per partition, searched with one matrix-vector
+product; a row lives exactly as long as its entry (evicted or expired together).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,54 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Callable, Optional
+
+import numpy as np
+
+
+class _Partition:
+    """The vectors of one key partition: a growable matrix, free rows reused."""
+
+    __slots__ = ("matrix", "keys", "free", "size")
+
+    def __init__(self, dimensions: int) -> None:
+        self.matrix = np.zeros((16, dimensions), dtype=np.float32)
+        self.keys: list[Optional[str]] = []
+        self.free: list[int] = []
+        self.size = 0
+
+    def add(self, key: str, vector: np.ndarray) -> int:
+        if self.free:
+            row = self.free.pop()
+            self.keys[row] = key
+        else:
+            row = len(self.keys)
+            if row == len(self.matrix):
+                grown = np.zeros((len(self.matrix) * 2, self.matrix.shape[1]), dtype=np.float32)
+                grown[:row] = self.matrix[:row]
+                self.matrix = grown
+            self.keys.append(key)
+        self.matrix[row] = vector
+        self.size += 1
+        return row
+
+    def remove(self, row: int) -> None:
+        self.matrix[row] = 0.0  # a zero row scores 0: below any threshold
+        self.keys[row] = None
+        self.free.append(row)
+        self.size -= 1
+
+    def search(self, vector: np.ndarray, count: int, min_similarity: float) -> list[tuple[str, float]]:
+        used = len(self.keys)
+        if not used:
+            return []
+        scores = self.matrix[:used] @ vector
+        if used > count:
+            top = np.argpartition(scores, used - count)[used - count:]
+        else:
+            top = np.arange(used)
+        found = [(float(scores[i]), int(i)) for i in top if scores[i] >= min_similarity]
+        found.sort(reverse=True)
+        return [(self.keys[i], score) for score, i in found if self.keys[i] is not None]  # type: ignore[misc]
 
 
 class MemoryBackend:
@@ -31,6 +83,8 @@ class MemoryBackend:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[Optional[float], bytes]] = OrderedDict()
         self._bytes = 0
+        self._partitions: dict[str, _Partition] = {}
+        self._rows: dict[str, tuple[str, int]] = {}
 
     def get(self, key: str) -> Optional[bytes]:
         with self._lock:
@@ -61,13 +115,41 @@ class MemoryBackend:
             if key in self._entries:
                 self._drop(key)
 
+    def add_vector(self, partition: str, key: str, vector: np.ndarray, ttl: Optional[float]) -> None:
+        """Index ``vector`` for the entry stored under ``key`` (store the entry first)."""
+        with self._lock:
+            if key not in self._entries:
+                return
+            self._remove_vector(key)
+            part = self._partitions.get(partition)
+            if part is None:
+                part = self._partitions[partition] = _Partition(len(vector))
+            self._rows[key] = (partition, part.add(key, vector))
+
+    def search(self, partition: str, vector: np.ndarray, count: int, min_similarity: float) -> list[tuple[str, float]]:
+        """Keys of the ``count`` most similar entries in ``partition`` at or above ``min_similarity``."""
+        with self._lock:
+            part = self._partitions.get(partition)
+            if part is None or part.matrix.shape[1] != len(vector):
+                return []
+            return part.search(vector, count, min_similarity)
+
+    def remove_vector(self, partition: str, key: str) -> None:
+        with self._lock:
+            self._remove_vector(key)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+            self._partitions.clear()
+            self._rows.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __bool__(self) -> bool:  # an empty backend is still a backend (``backend or default`` stays correct)
+        return True
 
     @property
     def size_bytes(self) -> int:
@@ -79,3 +161,14 @@ class MemoryBackend:
     def _drop(self, key: str) -> None:
         _, value = self._entries.pop(key)
         self._bytes -= len(value)
+        self._remove_vector(key)
+
+    def _remove_vector(self, key: str) -> None:
+        located = self._rows.pop(key, None)
+        if located is None:
+            return
+        partition, row = located
+        part = self._partitions[partition]
+        part.remove(row)
+        if not part.size:
+            del self._partitions[partition]

@@ -1,15 +1,23 @@
 """The Redis cache backend: entries as plain keys with Redis TTLs, shared by every process.
 
-Works with any Redis >= 6 or Valkey. Fail-open: a lost or slow connection means misses (and
+Exact entries work with any Redis >= 6 or Valkey. Semantic entries are searched on the server
+with Redis 8 vector sets: one set per key partition (``VADD`` / ``VSIM``), each element the key
+of its entry, carrying its expiry time as an attribute so that ``VSIM ... FILTER`` skips
+expired elements; expired elements are removed when a search meets them, and each set expires
+itself once its newest entry has (so idle partitions disappear). :meth:`check_vector_sets`
+tells, at start, whether the server has vector sets. Fail-open: a lost or slow connection means misses (and
 skipped stores) with one logged warning; after a failure the backend stays away from the server
 for ``retry_after`` seconds so that calls do not each wait for a timeout.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any, Optional
+
+import numpy as np
 
 from .._errors import logger
 
@@ -70,6 +78,70 @@ class RedisBackend:
             self._failed(exc)
             return
         self._recovered()
+
+    def check_vector_sets(self) -> None:
+        """Raise RuntimeError when the server has no vector sets (Redis < 8); no-op when down."""
+        try:
+            self.client.execute_command("VCARD", self.prefix + "probe")
+        except Exception as exc:
+            if "unknown command" in str(exc).lower():
+                raise RuntimeError(
+                    "the semantic cache over Redis needs vector sets (VADD/VSIM, Redis >= 8.0); this server "
+                    f"does not have them ({exc}). Use Redis 8, the exact cache over this server, or the "
+                    "memory backend for semantic lookups."
+                ) from None
+            self._failed(exc)
+
+    def add_vector(self, partition: str, key: str, vector: np.ndarray, ttl: Optional[float]) -> None:
+        if self._is_down():
+            return
+        expires = time.time() + ttl if ttl is not None else None
+        attributes = json.dumps({"exp": expires if expires is not None else 1e18})
+        name = self.prefix + "vs:" + partition
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.execute_command("VADD", name, "FP32", np.asarray(vector, dtype=np.float32).tobytes(), key,
+                                 "SETATTR", attributes)
+            if ttl is not None:
+                pipe.execute_command("EXPIRE", name, max(int(ttl) + 1, 1), "GT")
+                pipe.execute_command("EXPIRE", name, max(int(ttl) + 1, 1), "NX")
+            else:
+                pipe.execute_command("PERSIST", name)
+            pipe.execute()
+        except Exception as exc:
+            self._failed(exc)
+
+    def search(self, partition: str, vector: np.ndarray, count: int, min_similarity: float) -> list[tuple[str, float]]:
+        if self._is_down():
+            return []
+        name = self.prefix + "vs:" + partition
+        try:
+            reply = self.client.execute_command(
+                "VSIM", name, "FP32", np.asarray(vector, dtype=np.float32).tobytes(), "WITHSCORES",
+                "COUNT", count, "FILTER", f".exp > {time.time():.3f}",
+            )
+        except Exception as exc:
+            if "not found" in str(exc).lower() or "key does not exist" in str(exc).lower():
+                return []
+            self._failed(exc)
+            return []
+        self._recovered()
+        found = []
+        items = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2])
+        for element, score in items:
+            similarity = 2.0 * float(score) - 1.0  # VSIM scores are (1 + cosine) / 2
+            if similarity >= min_similarity:
+                found.append((element.decode() if isinstance(element, bytes) else element, similarity))
+        found.sort(key=lambda item: -item[1])
+        return found
+
+    def remove_vector(self, partition: str, key: str) -> None:
+        if self._is_down():
+            return
+        try:
+            self.client.execute_command("VREM", self.prefix + "vs:" + partition, key)
+        except Exception as exc:
+            self._failed(exc)
 
     def delete(self, key: str) -> None:
         if self._is_down():
