@@ -25,4 +25,10 @@ def test_demo_writes_every_kind_of_call(tmp_path):
     assert {("openai", "chat", False), ("openai", "chat", True), ("openai", "embeddings", False),
             ("anthropic", "chat", False), ("anthropic", "chat", True)} <= kinds
     assert any(a.get("error.type") == "RateLimitError" for a in spans)
-    assert all(a.get("gen_ai.usage.input_tokens", 0) > 0 for a in spans if "error.type" not in a)
+    hits = [a for a in spans if a.get("tokentrace.cache.result") == "hit"]
+    assert hits and all(a["tokentrace.cache.saved.input_tokens"] > 0 for a in hits)
+    assert any(a.get("gen_ai.request.stream") for a in hits)  # a stream replayed from the cache
+    sent = [a for a in spans if "error.type" not in a and a not in hits]
+    assert all(a.get("gen_ai.usage.input_tokens", 0) > 0 for a in sent)
+    assert all(a["tokentrace.cost.status"] in ("reported", "estimated") for a in sent)
+    assert "saved by the response cache" in done.stdout

@@ -104,6 +104,31 @@ def run_anthropic(fake: FakeProvider, base_url: str) -> None:
     client.close()
 
 
+def run_cached(base_url: str) -> None:
+    """Repeated deterministic questions: the response cache answers them without a call."""
+    import anthropic
+    import openai
+
+    client = openai.OpenAI(api_key="demo-key", base_url=f"{base_url}/v1", max_retries=0)
+    for _ in range(3):
+        for question in QUESTIONS[:2]:
+            client.chat.completions.create(model=CHAT_MODEL, messages=_user(question), temperature=0)
+    for _ in client.chat.completions.create(model=CHAT_MODEL, messages=_user(QUESTIONS[0]), temperature=0, stream=True):
+        pass  # a stream replayed from the cached answer
+    claude = anthropic.Anthropic(api_key="demo-key", base_url=base_url, max_retries=0)
+    with tokentrace_cache_control(scope="tenant-a"):
+        for _ in range(2):
+            claude.messages.create(model=CLAUDE_MODEL, max_tokens=64, messages=_user("Cache me"))
+    client.close()
+    claude.close()
+
+
+def tokentrace_cache_control(**options: Any) -> Any:
+    import tokentrace
+
+    return tokentrace.cache_control(**options)
+
+
 async def run_async(base_url: str) -> None:
     import anthropic
     import openai
@@ -137,13 +162,24 @@ def summarise(path: Path) -> str:
         row["in"] += attrs.get("gen_ai.usage.input_tokens", 0)
         row["out"] += attrs.get("gen_ai.usage.output_tokens", 0)
         row["cached"] += attrs.get("gen_ai.usage.cache_read.input_tokens", 0)
-    header = f"{'provider':<10} {'operation':<10} {'model':<28} {'mode':<6} {'calls':>5} {'errors':>6} {'avg ms':>7} {'in':>7} {'out':>6} {'cached':>7}"
+        row["hits"] += 1 if attrs.get("tokentrace.cache.result") == "hit" else 0
+        row["cost"] += attrs.get("tokentrace.cost.total_usd", 0.0)
+        row["saved"] += attrs.get("tokentrace.cache.saved.cost_usd", 0.0)
+        row["unknown"] += 1 if attrs.get("tokentrace.cost.status") == "unknown" else 0
+    header = (f"{'provider':<10} {'operation':<10} {'model':<24} {'mode':<6} {'calls':>5} {'errors':>6} {'hits':>4} "
+              f"{'avg ms':>7} {'in':>7} {'out':>6} {'cached':>7} {'cost $':>10} {'saved $':>10}")
     lines = [header, "-" * len(header)]
     for (provider, operation, model, mode), row in sorted(rows.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        cost = f"{row['cost']:.6f}" + ("*" if row["unknown"] else "")
         lines.append(
-            f"{provider:<10} {operation:<10} {model:<28} {mode:<6} {int(row['calls']):>5} {int(row['errors']):>6} "
-            f"{row['ms'] / row['calls']:>7.1f} {int(row['in']):>7} {int(row['out']):>6} {int(row['cached']):>7}"
+            f"{provider:<10} {operation:<10} {model:<24} {mode:<6} {int(row['calls']):>5} {int(row['errors']):>6} "
+            f"{int(row['hits']):>4} {row['ms'] / row['calls']:>7.1f} {int(row['in']):>7} {int(row['out']):>6} "
+            f"{int(row['cached']):>7} {cost:>10} {row['saved']:>10.6f}"
         )
+    total = sum(r["cost"] for r in rows.values())
+    saved = sum(r["saved"] for r in rows.values())
+    lines.append(f"\ntotal cost ${total:.6f}; saved by the response cache ${saved:.6f}"
+                 + ("; * = some calls of unknown cost" if any(r["unknown"] for r in rows.values()) else ""))
     return "\n".join(lines)
 
 
@@ -163,11 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     import tokentrace
     from opentelemetry import metrics, trace
 
-    tokentrace.instrument(otlp_file=str(out))
+    # The cache answers only deterministic requests (temperature 0) and Anthropic's default-sampled
+    # ones here; the other demo calls sample and go to the provider.
+    tokentrace.instrument(otlp_file=str(out), cache=tokentrace.CacheSettings(backend="memory", max_temperature=1.0))
     fake = FakeProvider()
     with fake.serve() as server:
         run_openai(fake, server.base_url)
         run_anthropic(fake, server.base_url)
+        run_cached(server.base_url)
         asyncio.run(run_async(server.base_url))
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
     metrics.get_meter_provider().force_flush()  # type: ignore[attr-defined]
