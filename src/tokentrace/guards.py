@@ -64,8 +64,6 @@ class Answer:
 
     response: Mapping[str, Any]
     attributes: Mapping[str, Any] = field(default_factory=dict)
-    saved: Any = None
-    """Guard-specific record of what answering saved (the cache passes its entry)."""
 
 
 Decision = Union[Pass, Rewrite, Answer]
@@ -148,10 +146,8 @@ class GuardChain(SpanProcessor):
             outcome.request = rebuild(decision.body)
         return outcome
 
-    def on_response(self, request: GenAIRequest, response: Mapping[str, Any], skip: Optional[Guard]) -> None:
+    def on_response(self, request: GenAIRequest, response: Mapping[str, Any]) -> None:
         for guard in self._guards:
-            if guard is skip:
-                continue
             try:
                 guard.on_response(request, response)
             except Exception:

@@ -205,7 +205,7 @@ class ResponseCache(Guard):
         original_id = entry.response.get("id")
         if isinstance(original_id, str):
             attributes[sc.TT_CACHE_ORIGINAL_RESPONSE_ID] = original_id
-        return Answer(entry.response, attributes, saved=entry)
+        return Answer(entry.response, attributes)
 
     def _semantic_lookup(self, request: GenAIRequest, state: _CallState,
                          attributes: dict[str, Any]) -> Optional[CacheEntry]:

@@ -31,6 +31,9 @@ class CacheSettings:
     tool_calls: Optional[bool] = None
     truncated: Optional[bool] = None
     fail_closed: Optional[bool] = None
+    semantic: Optional[bool] = None
+    embedder: Optional[str] = None
+    threshold: Optional[float] = None
 
 
 def _backend(name: str, value: Any) -> str:
@@ -81,6 +84,26 @@ def _scope(name: str, value: Any) -> str:
     return text
 
 
+EMBEDDERS = {"hashing": "HashingEmbedder", "minilm": "MiniLMEmbedder", "openai": "OpenAIEmbedder"}
+
+
+def _embedder(name: str, value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in EMBEDDERS:
+        raise ConfigError(f"{name} must be one of {', '.join(EMBEDDERS)}, got {value!r}")
+    return text
+
+
+def _similarity(name: str, value: Any) -> Optional[float]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 2.0
+    if isinstance(value, bool) or not -1.0 <= number <= 1.0:
+        raise ConfigError(f"{name} must be a cosine similarity between -1 and 1, got {value!r}")
+    return number
+
+
 def _url(name: str, value: Any) -> str:
     text = str(value).strip()
     if not text.startswith(("redis://", "rediss://", "unix://", "valkey://")):
@@ -99,6 +122,9 @@ _FIELDS: dict[str, tuple[str, Callable[[str, Any], Any], Any]] = {
     "tool_calls": (env.TOKENTRACE_CACHE_TOOL_CALLS, parse_bool, False),
     "truncated": (env.TOKENTRACE_CACHE_TRUNCATED, parse_bool, False),
     "fail_closed": (env.TOKENTRACE_CACHE_FAIL_CLOSED, parse_bool, False),
+    "semantic": (env.TOKENTRACE_CACHE_SEMANTIC, parse_bool, False),
+    "embedder": (env.TOKENTRACE_CACHE_EMBEDDER, _embedder, "hashing"),
+    "threshold": (env.TOKENTRACE_CACHE_THRESHOLD, _similarity, None),
 }
 
 
@@ -143,7 +169,16 @@ def build_cache(settings: CacheSettings) -> Any:
         backend: Any = RedisBackend(settings.redis_url)
     else:
         backend = MemoryBackend(max_entries=settings.max_entries, max_bytes=settings.max_bytes)
-    return ResponseCache(
-        backend, ttl=settings.ttl, scope=settings.scope, max_temperature=settings.max_temperature,
-        cache_tool_calls=settings.tool_calls, cache_truncated=settings.truncated, fail_closed=settings.fail_closed,
-    )
+    embedder = None
+    if settings.semantic:
+        from . import embedders
+
+        embedder = getattr(embedders, EMBEDDERS[settings.embedder or "hashing"])()
+    try:
+        return ResponseCache(
+            backend, ttl=settings.ttl, scope=settings.scope, max_temperature=settings.max_temperature,
+            cache_tool_calls=settings.tool_calls, cache_truncated=settings.truncated, fail_closed=settings.fail_closed,
+            semantic=bool(settings.semantic), embedder=embedder, threshold=settings.threshold,
+        )
+    except (RuntimeError, ValueError) as exc:  # e.g. semantic over a Redis without vector sets
+        raise ConfigError(f"{env.TOKENTRACE_CACHE}: {exc}") from exc

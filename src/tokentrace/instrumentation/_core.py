@@ -170,7 +170,7 @@ class Call:
             try:
                 body = body_of()
                 if body is not None:
-                    chain.on_response(outcome.request, body, None)
+                    chain.on_response(outcome.request, body)
             except Exception:
                 log_internal_error("guards after the response")
 

