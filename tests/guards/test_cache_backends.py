@@ -146,3 +146,63 @@ def test_redis_recovers_after_outage(redis_url):
     time.sleep(0.15)
     store.set("k", b"v", ttl=10)
     assert store.get("k") == b"v"
+
+
+# --- vector search: the same contract for memory and Redis 8 vector sets -------------------
+@pytest.fixture(params=["memory", "redis-8"])
+def vector_backend(request, redis_servers):
+    if request.param == "memory":
+        yield MemoryBackend()
+        return
+    store = RedisBackend(redis_servers.fresh_url(request.param))
+    yield store
+    store.close()
+
+
+def _unit(*values):
+    import numpy as np
+
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def _index(store, partition, key, vector, ttl=60):
+    store.set(key, key.encode(), ttl=ttl)
+    store.add_vector(partition, key, vector, ttl)
+
+
+def test_search_ranks_by_cosine_within_threshold(vector_backend):
+    """Nearest first, similarities are cosines, nothing below the threshold."""
+    _index(vector_backend, "p", "same", _unit(1, 0, 0, 0))
+    _index(vector_backend, "p", "near", _unit(0.9, 0.1, 0, 0))
+    _index(vector_backend, "p", "far", _unit(0, 0, 1, 0))
+    found = vector_backend.search("p", _unit(1, 0, 0, 0), 5, 0.5)
+    assert [key for key, _ in found] == ["same", "near"]
+    assert found[0][1] == pytest.approx(1.0, abs=1e-3)
+    assert found[1][1] == pytest.approx(float(_unit(0.9, 0.1, 0, 0)[0]), abs=1e-3)
+
+
+def test_search_respects_count_and_partitions(vector_backend):
+    """At most ``count`` results, and only from the partition asked."""
+    for index in range(6):
+        _index(vector_backend, "p", f"k{index}", _unit(1, index * 0.01, 0, 0))
+    _index(vector_backend, "other", "x", _unit(1, 0, 0, 0))
+    found = vector_backend.search("p", _unit(1, 0, 0, 0), 3, 0.0)
+    assert len(found) == 3 and "x" not in {key for key, _ in found}
+    assert vector_backend.search("empty", _unit(1, 0, 0, 0), 3, 0.0) == []
+
+
+def test_removed_vectors_are_not_found(vector_backend):
+    """remove_vector takes an element out of its partition."""
+    _index(vector_backend, "p", "a", _unit(1, 0, 0, 0))
+    _index(vector_backend, "p", "b", _unit(0.8, 0.2, 0, 0))
+    vector_backend.remove_vector("p", "a")
+    assert [key for key, _ in vector_backend.search("p", _unit(1, 0, 0, 0), 5, 0.0)] == ["b"]
+
+
+def test_expired_entries_are_not_candidates(vector_backend):
+    """An entry past its TTL is never returned by a search."""
+    _index(vector_backend, "p", "old", _unit(1, 0, 0, 0), ttl=0.2)
+    _index(vector_backend, "p", "new", _unit(0.9, 0.1, 0, 0), ttl=60)
+    time.sleep(0.35)
+    assert [key for key, _ in vector_backend.search("p", _unit(1, 0, 0, 0), 5, 0.0)] == ["new"]

@@ -17,15 +17,16 @@ import numpy as np
 class _Partition:
     """The vectors of one key partition: a growable matrix, free rows reused."""
 
-    __slots__ = ("matrix", "keys", "free", "size")
+    __slots__ = ("matrix", "expires", "keys", "free", "size")
 
     def __init__(self, dimensions: int) -> None:
         self.matrix = np.zeros((16, dimensions), dtype=np.float32)
+        self.expires = np.full(16, np.inf)
         self.keys: list[Optional[str]] = []
         self.free: list[int] = []
         self.size = 0
 
-    def add(self, key: str, vector: np.ndarray) -> int:
+    def add(self, key: str, vector: np.ndarray, expires: Optional[float]) -> int:
         if self.free:
             row = self.free.pop()
             self.keys[row] = key
@@ -35,8 +36,10 @@ class _Partition:
                 grown = np.zeros((len(self.matrix) * 2, self.matrix.shape[1]), dtype=np.float32)
                 grown[:row] = self.matrix[:row]
                 self.matrix = grown
+                self.expires = np.concatenate([self.expires, np.full(len(self.expires), np.inf)])
             self.keys.append(key)
         self.matrix[row] = vector
+        self.expires[row] = np.inf if expires is None else expires
         self.size += 1
         return row
 
@@ -46,11 +49,12 @@ class _Partition:
         self.free.append(row)
         self.size -= 1
 
-    def search(self, vector: np.ndarray, count: int, min_similarity: float) -> list[tuple[str, float]]:
+    def search(self, vector: np.ndarray, count: int, min_similarity: float, now: float) -> list[tuple[str, float]]:
         used = len(self.keys)
         if not used:
             return []
         scores = self.matrix[:used] @ vector
+        scores[self.expires[:used] <= now] = -2.0  # expired: below any threshold
         if used > count:
             top = np.argpartition(scores, used - count)[used - count:]
         else:
@@ -124,7 +128,7 @@ class MemoryBackend:
             part = self._partitions.get(partition)
             if part is None:
                 part = self._partitions[partition] = _Partition(len(vector))
-            self._rows[key] = (partition, part.add(key, vector))
+            self._rows[key] = (partition, part.add(key, vector, self._entries[key][0]))
 
     def search(self, partition: str, vector: np.ndarray, count: int, min_similarity: float) -> list[tuple[str, float]]:
         """Keys of the ``count`` most similar entries in ``partition`` at or above ``min_similarity``."""
@@ -132,7 +136,7 @@ class MemoryBackend:
             part = self._partitions.get(partition)
             if part is None or part.matrix.shape[1] != len(vector):
                 return []
-            return part.search(vector, count, min_similarity)
+            return part.search(vector, count, min_similarity, self._clock())
 
     def remove_vector(self, partition: str, key: str) -> None:
         with self._lock:
