@@ -149,9 +149,13 @@ def test_redis_recovers_after_outage(redis_url):
 
 
 # --- vector search: the same contract for memory and Redis 8 vector sets -------------------
-@pytest.fixture(params=["memory", "redis-8"])
-def vector_backend(request, redis_servers):
-    if request.param == "memory":
+@pytest.fixture(params=["memory", "memory-hnsw", "redis-8"])
+def vector_backend(request, redis_servers, monkeypatch):
+    if request.param.startswith("memory"):
+        if request.param == "memory-hnsw":  # every partition searched through the usearch graph
+            import tokentrace.cache._memory as memory
+
+            monkeypatch.setattr(memory, "ANN_MIN_ROWS", 1)
         yield MemoryBackend()
         return
     store = RedisBackend(redis_servers.fresh_url(request.param))
