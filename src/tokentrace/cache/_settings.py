@@ -47,24 +47,26 @@ def _backend(name: str, value: Any) -> str:
     return text
 
 
-def _seconds(name: str, value: Any) -> Optional[float]:
+def _number(name: str, value: Any, low: float, high: float, what: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        number = -1.0
-    if isinstance(value, bool) or number < 0:
-        raise ConfigError(f"{name} must be a non-negative number of seconds (0 = no expiry), got {value!r}")
-    return number or None
+        number = float("nan")
+    if isinstance(value, bool) or not low <= number <= high:  # NaN fails every comparison
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
+    return number
+
+
+def _seconds(name: str, value: Any) -> Optional[float]:
+    return _number(name, value, 0.0, float("inf"), "a non-negative number of seconds (0 = no expiry)") or None
 
 
 def _non_negative(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = -1.0
-    if isinstance(value, bool) or not number >= 0:
-        raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
-    return number
+    return _number(name, value, 0.0, float("inf"), "a non-negative number")
+
+
+def _similarity(name: str, value: Any) -> float:
+    return _number(name, value, -1.0, 1.0, "a cosine similarity between -1 and 1")
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -92,16 +94,6 @@ def _embedder(name: str, value: Any) -> str:
     if text not in EMBEDDERS:
         raise ConfigError(f"{name} must be one of {', '.join(EMBEDDERS)}, got {value!r}")
     return text
-
-
-def _similarity(name: str, value: Any) -> Optional[float]:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = 2.0
-    if isinstance(value, bool) or not -1.0 <= number <= 1.0:
-        raise ConfigError(f"{name} must be a cosine similarity between -1 and 1, got {value!r}")
-    return number
 
 
 def _url(name: str, value: Any) -> str:
