@@ -1,0 +1,246 @@
+"""The dashboards: every panel, its unit and its queries.
+
+Add a panel: append a ``Panel`` to a row below and run ``python grafana/generate.py``. The proof
+test (``tests/stack/test_proof.py``) then evaluates its queries against a real workload with no
+further change. Add a dashboard: define it here and list it in ``DASHBOARDS``.
+"""
+
+from __future__ import annotations
+
+from tokentrace import semconv as sc
+
+from .metrics import COST, COST_SAVED, COST_UNKNOWN, DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, L
+from .model import TEMPO, Dashboard, Panel, Query, Row, ServiceMapQuery, TraceQuery, Variable
+
+RATE = "$__rate_interval"
+RANGE = "$__range"
+
+# Grafana units.
+USD = "currencyUSD"
+SECONDS = "s"
+PER_SECOND = "reqps"
+RATIO = "percentunit"
+TOKENS = "suffix: tokens"
+TOKENS_PER_SECOND = "suffix: tokens/s"
+CALLS = "suffix: calls"
+
+
+def sel(*extra: str) -> str:
+    """The label matchers of the dashboard variables (service, provider, model), plus ``extra``."""
+    matchers = [f'{L.job}=~"$service"', f'{L.provider}=~"$provider"', f'{L.request_model}=~"$model"', *extra]
+    return "{" + ", ".join(matchers) + "}"
+
+
+NOT_CACHE_HIT = f'{L.cache_result}!="{sc.CACHE_HIT}"'
+IS_ERROR = f'{L.error_type}!=""'
+
+VARIABLES = [
+    Variable("service", "Service", f"label_values({DURATION.count}, {L.job})",
+             description="service.name (job label) of the instrumented application"),
+    Variable("provider", "Provider", f'label_values({DURATION.count}{{{L.job}=~"$service"}}, {L.provider})'),
+    Variable("model", "Model",
+             f'label_values({DURATION.count}{{{L.job}=~"$service", {L.provider}=~"$provider"}}, {L.request_model})',
+             description="gen_ai.request.model"),
+]
+
+
+def _quantiles(metric, title: str, description: str, by: str = "", extra: tuple[str, ...] = ()) -> Panel:
+    group = f"le, {by}" if by else "le"
+    legend_by = f" {{{{{by}}}}}" if by else ""
+    return Panel(
+        title, "timeseries", unit=SECONDS, description=description,
+        queries=[
+            Query(f"histogram_quantile({q}, sum by ({group}) (rate({metric.bucket}{sel(*extra)}[{RATE}])))",
+                  legend=f"p{int(q * 100)}{legend_by}")
+            for q in (0.5, 0.95, 0.99)
+        ],
+    )
+
+
+def _tempo_filter() -> str:
+    return (
+        f'resource.service.name =~ "${{service:regex}}" && span.{sc.GEN_AI_PROVIDER_NAME} =~ "${{provider:regex}}"'
+        f' && span.{sc.GEN_AI_REQUEST_MODEL} =~ "${{model:regex}}"'
+    )
+
+
+OVERVIEW = Dashboard(
+    uid="tokentrace-overview",
+    title="tokentrace / GenAI overview",
+    description="Traffic, errors, latency, streaming and tokens of the openai and anthropic calls tokentrace instruments.",
+    variables=VARIABLES,
+    rows=[
+        Row("Traffic and errors", [
+            Panel("Calls per second by provider and model", "timeseries", unit=PER_SECOND, width=12,
+                  description="Every GenAI call, including errors and response-cache hits.",
+                  queries=[Query(f"sum by ({L.provider}, {L.request_model}) (rate({DURATION.count}{sel()}[{RATE}]))",
+                                 legend=f"{{{{{L.provider}}}}} {{{{{L.request_model}}}}}")]),
+            Panel("Errors per second by error.type", "timeseries", unit=PER_SECOND, width=12,
+                  description="Failed calls by the exception's class name (RateLimitError, APITimeoutError, ...).",
+                  queries=[Query(f"sum by ({L.error_type}) (rate({DURATION.count}{sel(IS_ERROR)}[{RATE}]))",
+                                 legend=f"{{{{{L.error_type}}}}}")]),
+            Panel("Error ratio", "timeseries", unit=RATIO, width=12,
+                  description="Failed calls / all calls.",
+                  queries=[Query(f"(sum(rate({DURATION.count}{sel(IS_ERROR)}[{RATE}])) or vector(0))"
+                                 f" / sum(rate({DURATION.count}{sel()}[{RATE}]))", legend="error ratio")]),
+            Panel("Calls in range", "stat", unit=CALLS, width=6, decimals=0,
+                  queries=[Query(f"sum(increase({DURATION.count}{sel()}[{RANGE}]))", instant=True)]),
+            Panel("Error ratio in range", "stat", unit=RATIO, width=6, decimals=2,
+                  queries=[Query(f"(sum(increase({DURATION.count}{sel(IS_ERROR)}[{RANGE}])) or vector(0))"
+                                 f" / sum(increase({DURATION.count}{sel()}[{RANGE}]))", instant=True)]),
+        ]),
+        Row("Latency", [
+            _quantiles(DURATION, "Latency p50 / p95 / p99", "Provider calls; response-cache hits excluded.",
+                       extra=(NOT_CACHE_HIT,)),
+            Panel("p95 latency by model", "timeseries", unit=SECONDS,
+                  description="Provider calls; response-cache hits excluded.",
+                  queries=[Query(f"histogram_quantile(0.95, sum by (le, {L.request_model}) "
+                                 f"(rate({DURATION.bucket}{sel(NOT_CACHE_HIT)}[{RATE}])))",
+                                 legend=f"{{{{{L.request_model}}}}}")]),
+            _quantiles(TIME_TO_FIRST_CHUNK, "Time to first chunk p50 / p95 / p99 (streams)",
+                       "From sending the request to the first streamed chunk."),
+            _quantiles(TIME_PER_OUTPUT_CHUNK, "Time per output chunk p50 / p95 / p99 (streams)",
+                       "Gap between consecutive chunks of a stream."),
+        ]),
+        Row("Tokens", [
+            Panel("Tokens per second, input and output, by model", "timeseries", unit=TOKENS_PER_SECOND, stacked=True,
+                  description="gen_ai.client.token.usage (sum), by gen_ai.token.type.",
+                  queries=[Query(f"sum by ({L.request_model}, {L.token_type}) (rate({TOKEN_USAGE.sum}{sel()}[{RATE}]))",
+                                 legend=f"{{{{{L.request_model}}}}} {{{{{L.token_type}}}}}")]),
+            Panel("Tokens in range by provider and model", "bargauge", unit=TOKENS,
+                  queries=[Query(f"sum by ({L.provider}, {L.request_model}, {L.token_type}) "
+                                 f"(increase({TOKEN_USAGE.sum}{sel()}[{RANGE}]))", instant=True,
+                                 legend=f"{{{{{L.provider}}}}} {{{{{L.request_model}}}}} {{{{{L.token_type}}}}}")]),
+            Panel("Average tokens per call by model", "timeseries", unit=TOKENS,
+                  queries=[Query(f"sum by ({L.request_model}, {L.token_type}) (rate({TOKEN_USAGE.sum}{sel()}[{RATE}]))"
+                                 f" / sum by ({L.request_model}, {L.token_type}) (rate({TOKEN_USAGE.count}{sel()}[{RATE}]))",
+                                 legend=f"{{{{{L.request_model}}}}} {{{{{L.token_type}}}}}")]),
+            Panel("Cached input tokens by model (from spans)", "timeseries", unit=TOKENS, datasource=TEMPO,
+                  description="Provider-side prompt caching (OpenAI cached tokens, Anthropic cache reads). No metric "
+                              "carries these yet, so this is a TraceQL metrics query over the spans in Tempo "
+                              "(undercounts when traces are sampled).",
+                  span_attributes=(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, sc.GEN_AI_REQUEST_MODEL),
+                  queries=[TraceQuery(
+                      f"{{ span.{sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS} > 0 && {_tempo_filter()} }}"
+                      f" | sum_over_time(span.{sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS}) by (span.{sc.GEN_AI_REQUEST_MODEL})",
+                      metrics=True)]),
+        ]),
+    ],
+)
+
+COST_DASHBOARD = Dashboard(
+    uid="tokentrace-cost",
+    title="tokentrace / GenAI cost",
+    description="Spend in USD computed by tokentrace from reported usage and its price table.",
+    variables=VARIABLES,
+    time_from="now-24h",
+    rows=[
+        Row("Spend", [
+            Panel("Spend in range", "stat", unit=USD, width=5, decimals=4,
+                  queries=[Query(f"sum(increase({COST.prom}{sel()}[{RANGE}]))", instant=True)]),
+            Panel("Spend rate, last hour", "stat", unit=USD, width=5, decimals=4,
+                  description="USD per hour over the last hour.",
+                  queries=[Query(f"sum(rate({COST.prom}{sel()}[1h])) * 3600", instant=True)]),
+            Panel("Naive month-end projection", "stat", unit=USD, width=5, decimals=2,
+                  description="Average daily spend of the last 7 days x the number of days in this month. Naive: "
+                              "ignores growth, weekly patterns and what was actually spent so far this month.",
+                  queries=[Query(f"sum(rate({COST.prom}{sel()}[7d])) * 86400 * days_in_month()", instant=True)]),
+            Panel("Cost saved by the response cache", "stat", unit=USD, width=5, decimals=4,
+                  description="What the calls answered by tokentrace's response cache would have cost, in range.",
+                  queries=[Query(f"sum(increase({COST_SAVED.prom}{sel()}[{RANGE}]))", instant=True)]),
+            Panel("Calls with unknown cost", "stat", unit=CALLS, width=4, decimals=0,
+                  description="Calls to models with no price: their cost is not in any spend panel. "
+                              "Add the model with a price file or tokentrace.set_model_price.",
+                  queries=[Query(f"sum(increase({COST_UNKNOWN.prom}{sel()}[{RANGE}]))", instant=True)]),
+        ]),
+        Row("Spend over time", [
+            Panel("Spend rate by model (USD/hour)", "timeseries", unit=USD, stacked=True, width=8,
+                  queries=[Query(f"sum by ({L.request_model}) (rate({COST.prom}{sel()}[{RATE}])) * 3600",
+                                 legend=f"{{{{{L.request_model}}}}}")]),
+            Panel("Spend rate by provider (USD/hour)", "timeseries", unit=USD, stacked=True, width=8,
+                  queries=[Query(f"sum by ({L.provider}) (rate({COST.prom}{sel()}[{RATE}])) * 3600",
+                                 legend=f"{{{{{L.provider}}}}}")]),
+            Panel("Spend rate by operation (USD/hour)", "timeseries", unit=USD, stacked=True, width=8,
+                  queries=[Query(f"sum by ({L.operation}) (rate({COST.prom}{sel()}[{RATE}])) * 3600",
+                                 legend=f"{{{{{L.operation}}}}}")]),
+            Panel("Daily spend by model", "timeseries", unit=USD, bars=True, stacked=True, width=12,
+                  description="Spend per day (each bar: the 24 hours before it).",
+                  queries=[Query(f"sum by ({L.request_model}) (increase({COST.prom}{sel()}[1d]))",
+                                 legend=f"{{{{{L.request_model}}}}}", interval="1d")]),
+            Panel("Spend rate by cost status (USD/hour)", "timeseries", unit=USD, stacked=True, width=12,
+                  description="reported: from the provider's usage; estimated: usage counted locally "
+                              "(streams that reported none).",
+                  queries=[Query(f"sum by ({L.cost_status}) (rate({COST.prom}{sel()}[{RATE}])) * 3600",
+                                 legend=f"{{{{{L.cost_status}}}}}")]),
+        ]),
+        Row("Breakdown", [
+            Panel("Top 10 models by spend in range", "bargauge", unit=USD, width=8,
+                  queries=[Query(f"topk(10, sum by ({L.provider}, {L.request_model}) "
+                                 f"(increase({COST.prom}{sel()}[{RANGE}])))", instant=True,
+                                 legend=f"{{{{{L.provider}}}}} {{{{{L.request_model}}}}}")]),
+            Panel("Unknown-cost calls by model in range", "table", unit=CALLS, width=8, decimals=0,
+                  queries=[Query(f"sum by ({L.job}, {L.provider}, {L.request_model}) "
+                                 f"(increase({COST_UNKNOWN.prom}{sel()}[{RANGE}]))", instant=True, table=True)]),
+            Panel("Cost saved by the response cache by model (USD/hour)", "timeseries", unit=USD, width=8,
+                  queries=[Query(f"sum by ({L.request_model}) (rate({COST_SAVED.prom}{sel()}[{RATE}])) * 3600",
+                                 legend=f"{{{{{L.request_model}}}}}")]),
+        ]),
+    ],
+)
+
+_SPAN_COLUMNS = (
+    f"span.{sc.GEN_AI_REQUEST_MODEL}, span.{sc.GEN_AI_RESPONSE_MODEL}, span.{sc.GEN_AI_USAGE_INPUT_TOKENS}, "
+    f"span.{sc.GEN_AI_USAGE_OUTPUT_TOKENS}, span.{sc.TT_COST_TOTAL}"
+)
+_GENAI = f"span.{sc.GEN_AI_OPERATION_NAME} != nil"
+
+TRACES = Dashboard(
+    uid="tokentrace-traces",
+    title="tokentrace / GenAI traces",
+    description="TraceQL searches over the GenAI spans in Tempo: the slowest, the most expensive, the failed.",
+    variables=VARIABLES + [
+        Variable("slow", "Slower than", textbox_default="5s", description="TraceQL duration, e.g. 2s, 500ms"),
+        Variable("expensive", "Costlier than (USD)", textbox_default="0.01"),
+    ],
+    time_from="now-1h",
+    rows=[
+        Row("Spans", [
+            Panel("Slowest GenAI calls (slower than $slow)", "table", datasource=TEMPO, width=24, height=9,
+                  description="Sort by the Duration column for the slowest first.",
+                  span_attributes=(sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL,
+                                   sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_USAGE_INPUT_TOKENS,
+                                   sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.TT_COST_TOTAL),
+                  queries=[TraceQuery(f"{{ {_GENAI} && {_tempo_filter()} && duration > $slow }} "
+                                      f"| select({_SPAN_COLUMNS})", limit=50)]),
+            Panel("Most expensive GenAI calls (over $expensive USD)", "table", datasource=TEMPO, width=24, height=9,
+                  span_attributes=(sc.TT_COST_TOTAL, sc.TT_COST_PRICE_MODEL, sc.GEN_AI_REQUEST_MODEL),
+                  queries=[TraceQuery(f"{{ {_GENAI} && {_tempo_filter()} && span.{sc.TT_COST_TOTAL} > $expensive }} "
+                                      f"| select({_SPAN_COLUMNS}, span.{sc.TT_COST_PRICE_MODEL})", limit=50)]),
+            Panel("Failed GenAI calls", "table", datasource=TEMPO, width=24, height=9,
+                  span_attributes=(sc.ERROR_TYPE, sc.GEN_AI_REQUEST_MODEL),
+                  queries=[TraceQuery(f"{{ {_GENAI} && {_tempo_filter()} && status = error }} "
+                                      f"| select(span.{sc.ERROR_TYPE}, span.{sc.GEN_AI_REQUEST_MODEL}, "
+                                      f"span.{sc.GEN_AI_PROVIDER_NAME})", limit=50)]),
+        ]),
+        Row("From spans (TraceQL metrics)", [
+            Panel("p95 span duration by model", "timeseries", unit=SECONDS, datasource=TEMPO, width=12,
+                  span_attributes=(sc.GEN_AI_REQUEST_MODEL,),
+                  queries=[TraceQuery(f"{{ {_GENAI} && {_tempo_filter()} }} "
+                                      f"| quantile_over_time(duration, 0.95) by (span.{sc.GEN_AI_REQUEST_MODEL})",
+                                      metrics=True)]),
+            Panel("Spend by model (from spans)", "timeseries", unit=USD, datasource=TEMPO, width=12,
+                  description="Sum of tokentrace.cost.total_usd over the spans in Tempo (undercounts when traces "
+                              "are sampled; the cost dashboard's metrics do not).",
+                  span_attributes=(sc.TT_COST_TOTAL, sc.GEN_AI_REQUEST_MODEL),
+                  queries=[TraceQuery(f"{{ span.{sc.TT_COST_TOTAL} > 0 && {_tempo_filter()} }} "
+                                      f"| sum_over_time(span.{sc.TT_COST_TOTAL}) by (span.{sc.GEN_AI_REQUEST_MODEL})",
+                                      metrics=True)]),
+            Panel("Service graph", "nodeGraph", datasource=TEMPO, width=24, height=10, min=None,
+                  description="From Tempo's metrics generator (service-graphs processor): the application and "
+                              "the providers it calls (virtual nodes named after server.address).",
+                  queries=[ServiceMapQuery()]),
+        ]),
+    ],
+)
+
+DASHBOARDS = [OVERVIEW, COST_DASHBOARD, TRACES]

@@ -1,0 +1,162 @@
+"""``promtool test rules`` unit tests: synthetic series showing each alert firing when it should
+and staying silent when it should not. Rendered to ``grafana/prometheus/tests/*.test.yml``.
+
+The scenarios (series and expected alerts) are written out here; the expected annotations come
+from the alert definitions, so a reworded runbook does not need editing twice. Run them with
+``promtool test rules grafana/prometheus/tests/*.test.yml`` (``tests/stack`` does).
+"""
+
+from __future__ import annotations
+
+from .alerts import ALERTS, Alert
+from .metrics import COST, COST_UNKNOWN, DURATION, L
+
+_BY_NAME = {a.name: a for a in ALERTS}
+
+
+def _series(metric: str, **labels: str) -> str:
+    return metric + "{" + ", ".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def _fires(alert: str, summary: str, **labels: str) -> dict:
+    a: Alert = _BY_NAME[alert]
+    return {
+        "exp_labels": {**labels, "severity": a.severity, "source": "tokentrace"},
+        "exp_annotations": {"summary": summary, "description": a.description, "runbook": a.runbook},
+    }
+
+
+def _check(alert: str, eval_time: str, *fired: dict) -> dict:
+    return {"eval_time": eval_time, "alertname": alert, "exp_alerts": list(fired)}
+
+
+_OPENAI = {L.provider: "openai", L.operation: "chat", L.request_model: "gpt-4o-mini"}
+
+
+def _cost(job: str, values: str) -> dict:
+    return {"series": _series(COST.prom, job=job, instance="i1", **_OPENAI, **{L.cost_status: "reported"}),
+            "values": values}
+
+
+# 10-minute steps: 8 days of history without thousands of evaluations.
+COST_TESTS = {
+    "rule_files": ["../rules/tokentrace.rules.yml"],
+    "evaluation_interval": "10m",
+    "tests": [{
+        "name": "cost spike over 3x the 7-day average fires; steady spend and small spikes stay silent",
+        "interval": "10m",
+        "input_series": [
+            # 6 USD/hour for 8 days, then 60 USD/hour.
+            _cost("app", "0+1x1152 1162+10x24"),
+            # 6 USD/hour throughout.
+            _cost("steady", "0+1x1176"),
+            # 0.006 -> 0.06 USD/hour: ten times its average, but below the 0.5 USD/hour floor.
+            _cost("small", "0+0.001x1152 1.162+0.01x24"),
+        ],
+        "alert_rule_test": [
+            _check("TokentraceCostSpike", "7d"),
+            _check("TokentraceCostSpike", "8d"),
+            _check("TokentraceCostSpike", "8d2h",
+                   _fires("TokentraceCostSpike", "app: GenAI spend is 60.00 USD/hour, over 3x its 7-day average",
+                          job="app")),
+        ],
+    }],
+}
+
+
+def _calls(job: str, values: str, **extra: str) -> dict:
+    return {"series": _series(DURATION.count, job=job, instance="i1", **_OPENAI, **extra), "values": values}
+
+
+def _buckets(job: str, bounds: dict[str, str]) -> list[dict]:
+    series = [{"series": _series(DURATION.bucket, job=job, instance="i1", **_OPENAI, le=le), "values": v}
+              for le, v in bounds.items()]
+    return series + [_calls(job, bounds["+Inf"])]
+
+
+# 1-minute steps over a day and an hour: error ratio, latency and unknown-cost alerts.
+ALERT_TESTS = {
+    "rule_files": ["../rules/tokentrace.rules.yml"],
+    "evaluation_interval": "1m",
+    "tests": [
+        {
+            "name": "error ratio spike fires; a steady error ratio and a trickle of calls stay silent",
+            "interval": "1m",
+            "input_series": [
+                # 10 successful calls/minute; errors 0.1/minute for a day (1 %), then 3/minute (23 %).
+                _calls("app", "0+10x1500"),
+                _calls("app", "0+0.1x1440 147+3x60", **{L.error_type: "RateLimitError"}),
+                # always 10 % errors: above 5 %, but not above 3x its own baseline.
+                _calls("flaky", "0+9x1500"),
+                _calls("flaky", "0+1x1500", **{L.error_type: "InternalServerError"}),
+                # a trickle of calls (2.5 per 5 minutes) that all start failing after a day.
+                _calls("quiet", "0+0.5x1440"),
+                _calls("quiet", "0x1440 0.5+0.5x60", **{L.error_type: "APITimeoutError"}),
+            ],
+            "alert_rule_test": [
+                _check("TokentraceErrorRateSpike", "23h"),
+                _check("TokentraceErrorRateSpike", "1d2m"),  # pending: for 5m
+                _check("TokentraceErrorRateSpike", "1d30m",
+                       _fires("TokentraceErrorRateSpike", "app: 23.08% of GenAI calls fail", job="app")),
+            ],
+        },
+        {
+            "name": "p95 latency over 3x its baseline fires; a steadily slow model and a spike under 1s stay silent",
+            "interval": "1m",
+            "input_series": [
+                # 10 calls/minute under 0.5 s for a day (p95 0.475 s), then all in (2.56, 5.12] (p95 4.99 s).
+                *_buckets("app", {"0.5": "0+10x1440 14400x60", "1": "0+10x1440 14400x60",
+                                  "2.56": "0+10x1440 14400x60", "5.12": "0+10x1500", "+Inf": "0+10x1500"}),
+                # always slow: p95 4.99 s, above 1 s but its own baseline.
+                *_buckets("slow", {"0.5": "0x1500", "1": "0x1500", "2.56": "0x1500",
+                                   "5.12": "0+10x1500", "+Inf": "0+10x1500"}),
+                # 0.095 s -> 0.975 s: ten times its baseline, but under 1 s.
+                *_buckets("fast", {"0.1": "0+10x1440 14400x60", "0.5": "0+10x1440 14400x60",
+                                   "1": "0+10x1500", "+Inf": "0+10x1500"}),
+            ],
+            "alert_rule_test": [
+                _check("TokentraceLatencyP95High", "23h"),
+                _check("TokentraceLatencyP95High", "1d5m"),  # pending: for 10m
+                _check("TokentraceLatencyP95High", "1d40m",
+                       _fires("TokentraceLatencyP95High", "app: GenAI p95 latency is 4.99s, over 3x its baseline",
+                              job="app")),
+            ],
+        },
+        {
+            "name": "unknown-cost calls fire for a new model and for more calls; silent once they stop",
+            "interval": "1m",
+            "input_series": [
+                {"series": _series(COST_UNKNOWN.prom, job="app", instance="i1", **{**_OPENAI, L.request_model: "acme-1"}),
+                 "values": "1x70"},
+                {"series": _series(COST_UNKNOWN.prom, job="app", instance="i1", **{**_OPENAI, L.request_model: "acme-2"}),
+                 "values": "1x40 2x30"},
+            ],
+            "alert_rule_test": [
+                # both series are new: their first calls alert.
+                _check("TokentraceUnknownCostCalls", "5m",
+                       _fires("TokentraceUnknownCostCalls", "app: calls to acme-1 have no known cost",
+                              job="app", **{L.provider: "openai", L.request_model: "acme-1"}),
+                       _fires("TokentraceUnknownCostCalls", "app: calls to acme-2 have no known cost",
+                              job="app", **{L.provider: "openai", L.request_model: "acme-2"})),
+                _check("TokentraceUnknownCostCalls", "30m"),
+                # acme-2 is called again at 41m.
+                _check("TokentraceUnknownCostCalls", "45m",
+                       _fires("TokentraceUnknownCostCalls", "app: calls to acme-2 have no known cost",
+                              job="app", **{L.provider: "openai", L.request_model: "acme-2"})),
+                _check("TokentraceUnknownCostCalls", "70m"),
+            ],
+        },
+    ],
+}
+
+FILES = {"cost.test.yml": COST_TESTS, "alerts.test.yml": ALERT_TESTS}
+
+
+def tested_alerts() -> set[str]:
+    """Alerts with at least one firing and one silent check."""
+    fired, silent = set(), set()
+    for spec in FILES.values():
+        for test in spec["tests"]:
+            for check in test["alert_rule_test"]:
+                (fired if check["exp_alerts"] else silent).add(check["alertname"])
+    return fired & silent
