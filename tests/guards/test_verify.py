@@ -1,0 +1,58 @@
+"""The verification stage on hand-written pairs: each check rejects its case, paraphrases pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokentrace.cache._verify import CHECKS, features, verify
+
+
+@pytest.mark.parametrize("stored, query, check", [
+    ("What was the population of France in 2010?", "What was the population of France in 2020?", "number"),
+    ("How do I sort a list of three items?", "How do I sort a list of 3 items?", None),
+    ("How to cook rice in two cups of water", "How to cook rice in 3 cups of water", "number"),
+    ("Why is the sky blue?", "Why isn't the sky blue?", "negation"),
+    ("Can I use a debit card abroad?", "Can I not use a debit card abroad?", "negation"),
+    ("How do I enable the progress bar?", "How do I disable the progress bar?", "antonym"),
+    ("How many rows does the table have?", "How many columns does the table have?", "antonym"),
+    ("How do I fly from Canada to India?", "How do I fly from India to Canada?", "direction"),
+    ("Is Python better than Java?", "Is Java better than Python?", "direction"),
+    ("How can I move contacts from Android to Huawei P9?", "How can I move contacts from Huawei P9 to Android?",
+     "direction"),
+    ("What is the best book to learn Python?", "What is the best book to learn Java?", "entity"),
+    ("What is the capital of Germany?", "What is the capital of Spain?", "entity"),
+])
+def test_each_check_rejects_its_case(stored, query, check):
+    """A one- or two-word edit that changes the answer is rejected by the right check."""
+    assert verify(query, stored) == check
+
+
+@pytest.mark.parametrize("stored, query", [
+    ("What is the capital of France?", "Tell me the capital city of France"),
+    ("How do I reset my password?", "I forgot my password, how can I reset it?"),
+    ("How can I learn Python quickly?", "What is the fastest way to learn Python?"),
+    ("What is the distance from Paris to Berlin?", "How far is it from Paris to Berlin?"),
+])
+def test_paraphrases_pass(stored, query):
+    """Rewordings that keep numbers, polarity, direction and entities are accepted."""
+    assert verify(query, stored) is None
+
+
+def test_checks_are_named_and_ordered():
+    """Every check has a name; verify reports the first that rejects."""
+    names = [name for name, _ in CHECKS]
+    assert names == ["number", "negation", "antonym", "direction", "entity"]
+    assert verify("Why isn't 2 bigger than 3?", "Why is 5 bigger than 3?") == "number"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!", "1234", "ünïcödé wörds", "a" * 5000])
+def test_odd_input_does_not_crash(text):
+    """Empty, punctuation-only, numeric, non-ASCII and long texts are handled."""
+    features(text)
+    assert verify(text, text) is None
+
+
+def test_symmetric_for_substitutions():
+    """A substitution is rejected whichever side is stored."""
+    a, b = "How do I enable dark mode?", "How do I disable dark mode?"
+    assert verify(a, b) == verify(b, a) == "antonym"
