@@ -6,8 +6,8 @@
 
 Every question goes through the real SDK (openai ``chat.completions.create``) and the real cache,
 over tokentrace's fake provider as an in-process transport: the same code path as an application's
-call, minus the network. The fake answers "This is a fake reply to: <question>", so each served
-answer says which stored question it came from.
+call, minus the network. Hits are read from the call's span (``tokentrace.cache.result``); the
+served answer's response id tells which stored question it came from.
 
 Rows (file formats of ../shared/data, see its README):
 - paraphrases (``{origin, similar}`` pairs, JSON list): store every origin, ask every ``similar``;
@@ -40,7 +40,6 @@ from typing import Any, Callable, Iterable, Optional
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data"
-REPLY_PREFIX = "This is a fake reply to: "
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
@@ -65,8 +64,9 @@ class Harness:
         self.verify = verify
         self.threshold = threshold if threshold is not None else embedder.default_threshold
         self.telemetry = CapturedTelemetry()
-        self.fake = FakeProvider()
+        self.fake = FakeProvider(max_requests=0)  # hits are read from the spans, not from requests
         self.client = self.fake.openai_client()
+        self.question_of: dict[str, str] = {}  # response id -> the question it answered
 
     def __enter__(self) -> "Harness":
         verifier = None if self.verify else (lambda query, candidate: None)
@@ -85,14 +85,13 @@ class Harness:
     def ask(self, question: str) -> tuple[Optional[str], dict[str, Any]]:
         """Ask; returns (the stored question whose answer was served, or None on a miss; span attrs)."""
         self.telemetry.exporter.clear()
-        sent = len(self.fake.requests)
         reply = self.client.chat.completions.create(
             model="gpt-4o-mini", temperature=0, messages=[{"role": "user", "content": question}])
         attrs = dict(self.telemetry.exporter.get_finished_spans()[-1].attributes)
-        if len(self.fake.requests) > sent:
+        if attrs.get("tokentrace.cache.result") != "hit":
+            self.question_of[reply.id] = question
             return None, attrs
-        text = reply.choices[0].message.content or ""
-        return (text[len(REPLY_PREFIX):] if text.startswith(REPLY_PREFIX) else text), attrs
+        return self.question_of[reply.id], attrs
 
     def store(self, questions: Iterable[str]) -> None:
         for question in questions:
