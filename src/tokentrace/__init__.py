@@ -78,6 +78,7 @@ def instrument(
     otlp_file: Optional[str] = None,
     prices: Optional[str] = None,
     estimate_missing_usage: Optional[bool] = None,
+    chunk_metrics: Optional[bool] = None,
     cache: Any = None,
     guards: Optional[Sequence[Guard]] = None,
     sdks: Sequence[str] = _SDKS,
@@ -102,6 +103,7 @@ def instrument(
         prices: path of a JSON or TOML price file extending the shipped prices.
         estimate_missing_usage: count tokens locally when a response reports no usage
             (default True); such usage and cost are marked estimated.
+        chunk_metrics: record ``time_per_output_chunk`` for streams (default True).
         cache: the response cache: ``False``/``"off"``, ``True``/``"memory"``, ``"redis"``, a
             :class:`CacheSettings` or a :class:`ResponseCache` (default: ``TOKENTRACE_CACHE``, off).
         guards: further guards, consulted in order after the cache.
@@ -123,6 +125,7 @@ def instrument(
             "anthropic_sdk_spans": anthropic_sdk_spans,
             "prices": prices,
             "estimate_missing_usage": estimate_missing_usage,
+            "chunk_metrics": chunk_metrics,
             "cache": cache,
             "guards": guards,
         }

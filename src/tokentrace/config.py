@@ -48,6 +48,7 @@ class Settings:
     anthropic_sdk_spans: bool = False
     prices_file: Optional[str] = None
     estimate_missing_usage: bool = True
+    chunk_metrics: bool = True
     cache: Any = None
     """Complete ``CacheSettings``, or the ``ResponseCache`` given in code."""
     guards: tuple[Any, ...] = ()
@@ -166,4 +167,5 @@ def resolve_settings(
         estimate_missing_usage=_resolve(
             args, "estimate_missing_usage", env.TOKENTRACE_ESTIMATE_MISSING_USAGE, parse_bool, True, environ
         ),
+        chunk_metrics=_resolve(args, "chunk_metrics", env.TOKENTRACE_CHUNK_METRICS, parse_bool, True, environ),
     )

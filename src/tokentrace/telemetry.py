@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from . import semconv as sc
 from ._errors import logger
 from ._pii import NO_SCRUB, PIIScrubber
-from .config import ConfigError, Settings, parse_bool
+from .config import Settings
 from .cost import STATUS_UNKNOWN, Cost, cost_for_call
 from .model import GenAIRequest, GenAIResult, Usage
 from .pricing import price_table
@@ -221,20 +221,7 @@ def _shared_counters(provider: Any, meter: Any) -> dict[str, Totals]:
 
 
 def _chunk_metrics(settings: Settings) -> bool:
-    value = getattr(settings, "chunk_metrics", None)
-    if value is not None:
-        return bool(value)
-    # Until Settings has the field: read the variable here, once, at instrument() time.
-    import os
-
-    raw = os.environ.get("TOKENTRACE_CHUNK_METRICS", "").strip()
-    if not raw:
-        return True
-    try:
-        return parse_bool("TOKENTRACE_CHUNK_METRICS", raw)
-    except ConfigError:
-        logger.warning("ignoring TOKENTRACE_CHUNK_METRICS=%r: must be true or false", raw)
-        return True
+    return settings.chunk_metrics
 
 
 _STANDARD_TIERS = frozenset({"default", "standard", "auto", "on_demand"})
