@@ -281,6 +281,8 @@ class _Timer:
         self.means: List[float] = []
         self.clean: List[bool] = []
         self.refs: List[float] = []
+        self.collect_us: List[float] = []
+        """Per batch: the metric reader's collection after it (untimed above), µs per call."""
 
     def done(self) -> bool:
         return sum(self.clean) >= BATCHES or len(self.means) >= self.max_batches
@@ -291,12 +293,13 @@ class _Timer:
         self.refs.append(ref_after)
 
 
-def _time_sync(fn: Any, warmup: int, timer: _Timer) -> int:
+def _time_sync(fn: Any, warmup: int, timer: _Timer, collect: Any) -> int:
     import gc
 
     chunks = fn()
     for _ in range(warmup):
         fn()
+    collect()
     gc.collect()
     clock = time.perf_counter_ns
     n = timer.per_batch
@@ -307,13 +310,16 @@ def _time_sync(fn: Any, warmup: int, timer: _Timer) -> int:
         for _ in range(n):
             fn()
         mean = (clock() - t0) / n / 1000.0
+        c0 = clock()
+        collect()
+        timer.collect_us.append((clock() - c0) / n / 1000.0)
         after = reference_us()
         timer.record(mean, ref, after)
         ref = after
     return chunks if isinstance(chunks, int) else 0
 
 
-def _time_async(fn: Any, warmup: int, timer: _Timer) -> int:
+def _time_async(fn: Any, warmup: int, timer: _Timer, collect: Any) -> int:
     import asyncio
     import gc
 
@@ -321,6 +327,7 @@ def _time_async(fn: Any, warmup: int, timer: _Timer) -> int:
         await fn()
         for _ in range(warmup):
             await fn()
+        collect()
         gc.collect()
         clock = time.perf_counter_ns
         n = timer.per_batch
@@ -331,6 +338,9 @@ def _time_async(fn: Any, warmup: int, timer: _Timer) -> int:
             for _ in range(n):
                 await fn()
             mean = (clock() - t0) / n / 1000.0
+            c0 = clock()
+            collect()
+            timer.collect_us.append((clock() - c0) / n / 1000.0)
             after = reference_us()
             timer.record(mean, ref, after)
             ref = after
@@ -352,7 +362,9 @@ def worker(config_key: str, row_key: str, calls: int, warmup: int, threshold: fl
     fake = FakeProvider(chunks=row.chunks, max_requests=0)
     fn, is_async = _call_fn(row, fake)
     timer = _Timer(calls, threshold, max_factor)
-    chunks = (_time_async if is_async else _time_sync)(fn, warmup, timer)
+    # The reader collects after every batch, outside the timed loop (as a periodic reader would on
+    # its own thread); what a collection costs per call is reported separately.
+    chunks = (_time_async if is_async else _time_sync)(fn, warmup, timer, reader.get_metrics_data)
     total_calls = 1 + warmup + len(timer.means) * timer.per_batch
     tp.force_flush()
     data = reader.get_metrics_data()
@@ -365,6 +377,7 @@ def worker(config_key: str, row_key: str, calls: int, warmup: int, threshold: fl
         "config": config_key,
         "row": row_key,
         "us_per_call": statistics.median(clean if enough else timer.means),
+        "collect_us_per_call": statistics.median(timer.collect_us) if timer.collect_us else None,
         "noisy": not enough,
         "batch_means": timer.means,
         "batch_clean": timer.clean,
@@ -550,6 +563,7 @@ class Summary:
     spread: Dict[Tuple[str, str], Tuple[float, float]]
     info: Dict[Tuple[str, str], Dict[str, Any]]
     errors: Dict[Tuple[str, str], str]
+    collect: Dict[Tuple[str, str], float] = field(default_factory=dict)
 
 
 def summarize(results: Dict[Tuple[str, str], List[Dict[str, Any]]]) -> Summary:
@@ -570,6 +584,9 @@ def summarize(results: Dict[Tuple[str, str], List[Dict[str, Any]]]) -> Summary:
             s.errors[(cfg, row)] = errors[-1] if errors else "no usable run"
             continue
         s.value[(cfg, row)] = statistics.median(r["us_per_call"] for r in good)
+        collected = [r["collect_us_per_call"] for r in good if r.get("collect_us_per_call") is not None]
+        if collected:
+            s.collect[(cfg, row)] = statistics.median(collected)
         s.info[(cfg, row)] = good[-1]
     for (cfg, row), runs in kept.items():
         if cfg == "none" or (cfg, row) not in s.value:
@@ -705,6 +722,29 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
             delta = fmt(a - b) if a is not None and b is not None else "—"
             w(f"| {ROWS[row].label} | {_overhead_cell(s, 'tokentrace-before', row)} | "
               f"{_overhead_cell(s, 'tokentrace', row)} | {delta} | {_ratio(a, b)} |")
+    if s.collect:
+        w("")
+        w("## Work at collection")
+        w("")
+        w("The overhead above is what the calling thread pays. Some work happens when the metric reader "
+          "collects instead: the SDK's own aggregation export for every configuration, and for tokentrace "
+          "also its histogram points, which a call only queues (`src/tokentrace/_deferred.py`; the counters "
+          "are summed in process and observed at collection too). The benchmark collects after every batch, "
+          "outside the timed loop, as a periodic reader would on its own thread; this table is that "
+          "collection's cost divided by the batch's calls, µs per call (median over rounds). In an app it is "
+          "paid on the reader's thread every export interval (60 s by default), not on the call.")
+        w("")
+        cols = [c for c in configs if c != "none"]
+        w("| row | " + " | ".join(cols) + " |")
+        w("|" + "---|" * (len(cols) + 1))
+        for row in rows:
+            if not ROWS[row].table and row not in PER_CHUNK.values():
+                continue
+            cells = [ROWS[row].label]
+            for c in cols:
+                v = s.collect.get((c, row))
+                cells.append(fmt(v, 1) if applies(CONFIGS[c], ROWS[row]) else "—")
+            w("| " + " | ".join(cells) + " |")
     w("")
     w("## Per-chunk overhead")
     w("")

@@ -25,9 +25,10 @@ STATUS_ESTIMATED = "estimated"
 STATUS_UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cost:
-    """USD cost of one call and its parts. ``status`` says how much to trust it."""
+    """USD cost of one call and its parts. ``status`` says how much to trust it. Treat as
+    read-only (not frozen only because a frozen dataclass costs ~1 µs more to build per call)."""
 
     status: str
     total: Optional[float] = None
@@ -48,33 +49,30 @@ def cost_of(price: ModelPrice, usage: Usage, *, tier: Optional[str] = None, esti
     cache_read = usage.cache_read_input_tokens or 0
     cache_created = usage.cache_creation_input_tokens or 0
     created_1h = min(usage.cache_creation_1h_input_tokens or 0, cache_created)
-    rates = price.rates_for(total_input, tier)
+    input_rate, read_rate, write_5m, write_1h, output_rate, reasoning_rate = (
+        price.rates_for(total_input, tier).per_token
+    )
     uncached = max(total_input - cache_read - cache_created, 0)
-
-    read_rate = rates.cache_read if rates.cache_read is not None else rates.cached_input
-    cached_cost = cache_read * (read_rate if read_rate is not None else rates.input)
-    write_5m = rates.cache_write_5m if rates.cache_write_5m is not None else rates.input
-    write_1h = rates.cache_write_1h if rates.cache_write_1h is not None else write_5m
+    input_cost = uncached * input_rate
+    cached_cost = cache_read * read_rate
     write_cost = (cache_created - created_1h) * write_5m + created_1h * write_1h
-    input_cost = uncached * rates.input
 
     output_tokens = usage.output_tokens or 0
-    output_rate = rates.output or 0.0
-    reasoning = min(usage.reasoning_output_tokens or 0, output_tokens)
-    if rates.reasoning_output is not None and reasoning:
-        output_cost = (output_tokens - reasoning) * output_rate + reasoning * rates.reasoning_output
+    reasoning = usage.reasoning_output_tokens
+    if reasoning and reasoning_rate is not None:
+        reasoning = min(reasoning, output_tokens)
+        output_cost = (output_tokens - reasoning) * output_rate + reasoning * reasoning_rate
     else:
         output_cost = output_tokens * output_rate
 
-    parts = (input_cost * PER_TOKEN, cached_cost * PER_TOKEN, write_cost * PER_TOKEN, output_cost * PER_TOKEN)
     return Cost(
-        status=STATUS_ESTIMATED if estimated else STATUS_REPORTED,
-        total=sum(parts),
-        input=parts[0],
-        cached_input=parts[1],
-        cache_write=parts[2],
-        output=parts[3],
-        price_model=price.name,
+        STATUS_ESTIMATED if estimated else STATUS_REPORTED,
+        input_cost + cached_cost + write_cost + output_cost,
+        input_cost,
+        cached_cost,
+        write_cost,
+        output_cost,
+        price.name,
     )
 
 

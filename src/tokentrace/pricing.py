@@ -17,6 +17,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Union
@@ -46,6 +47,23 @@ class Rates:
     cache_write_5m: Optional[float] = None
     cache_write_1h: Optional[float] = None
     reasoning_output: Optional[float] = None
+
+    @cached_property
+    def per_token(self) -> tuple[float, float, float, float, float, Optional[float]]:
+        """USD per token with the fallbacks applied, computed once: (input, cache read,
+        cache write 5m, cache write 1h, output, reasoning output or None)."""
+        read = self.cache_read if self.cache_read is not None else self.cached_input
+        write_5m = self.cache_write_5m if self.cache_write_5m is not None else self.input
+        write_1h = self.cache_write_1h if self.cache_write_1h is not None else write_5m
+        per = 1e-6  # prices are per 1M tokens
+        return (
+            self.input * per,
+            (read if read is not None else self.input) * per,
+            write_5m * per,
+            write_1h * per,
+            (self.output or 0.0) * per,
+            None if self.reasoning_output is None else self.reasoning_output * per,
+        )
 
 
 @dataclass(frozen=True)

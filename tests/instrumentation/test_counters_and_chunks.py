@@ -207,3 +207,78 @@ def test_get_reads_attributes_and_mapping_keys():
     assert get(SimpleNamespace(), "id", 5) == 5
     assert get(None, "id") is None
     assert get(None, "id", 6) == 6
+
+
+# --- histogram points recorded at collection ---------------------------------------------------
+
+
+def _deferred_of(telemetry):
+    from tokentrace.telemetry import _shared_counters
+
+    return _shared_counters(telemetry.meter_provider, None)[1]
+
+
+def test_histogram_points_wait_for_the_collection(fake, instrumented):
+    """A call queues its points; the next collection records them all, and only once."""
+    deferred = _deferred_of(instrumented)
+    client = fake.openai_client()
+    for _ in range(3):
+        _openai_call(fake, client)
+    assert len(deferred) == 3
+    metrics = instrumented.metrics()
+    assert len(deferred) == 0
+    (duration,) = metrics[sc.METRIC_OPERATION_DURATION]
+    assert duration.count == 3
+    tokens = {p.attributes[sc.GEN_AI_TOKEN_TYPE]: p for p in metrics[sc.METRIC_TOKEN_USAGE]}
+    assert tokens["input"].sum == 3000 and tokens["output"].sum == 150
+    (duration,) = _points(instrumented, sc.METRIC_OPERATION_DURATION)
+    assert duration.count == 3  # cumulative: nothing recorded twice
+
+
+def test_duration_exemplar_leads_to_the_call_span(fake, instrumented):
+    _openai_call(fake, fake.openai_client())
+    span = instrumented.span()
+    (duration,) = _points(instrumented, sc.METRIC_OPERATION_DURATION)
+    assert [(e.trace_id, e.span_id) for e in duration.exemplars] == [
+        (span.context.trace_id, span.context.span_id)
+    ]
+
+
+def test_points_recorded_at_once_past_the_limit(fake, instrumented):
+    deferred = _deferred_of(instrumented)
+    deferred.limit = 0
+    try:
+        _openai_call(fake, fake.openai_client())
+        assert len(deferred) == 0
+        (duration,) = _points(instrumented, sc.METRIC_OPERATION_DURATION)
+        assert duration.count == 1
+    finally:
+        deferred.limit = 20_000
+
+
+def test_a_failing_deferred_point_does_not_stop_the_others(monkeypatch):
+    from tokentrace._deferred import DeferredPoints
+
+    monkeypatch.delenv("TOKENTRACE_RAISE_INTERNAL_ERRORS", raising=False)
+    deferred = DeferredPoints()
+    done = []
+
+    def broken():
+        raise RuntimeError("boom")
+
+    deferred.add(broken, ())
+    deferred.add(done.append, (1,))
+    assert list(deferred.drain()) == []
+    assert done == [1] and len(deferred) == 0
+
+
+def test_stream_chunk_gaps_recorded_at_collection(fake, instrumented):
+    fake.queue(FakeReply(text="one two three four five", input_tokens=5, output_tokens=5))
+    chunks = list(fake.openai_client().chat.completions.create(model="test-gpt", messages=USER, stream=True))
+    content_chunks = sum(1 for c in chunks if c.choices and c.choices[0].delta.content)
+    span = instrumented.span()
+    metrics = instrumented.metrics()
+    (per_chunk,) = metrics[sc.METRIC_TIME_PER_OUTPUT_CHUNK]
+    assert per_chunk.count == span.attributes[sc.TT_STREAM_CHUNKS] - 1 >= content_chunks - 1 > 0
+    (first,) = metrics[sc.METRIC_TIME_TO_FIRST_CHUNK]
+    assert first.count == 1 and first.exemplars[0].span_id == span.context.span_id

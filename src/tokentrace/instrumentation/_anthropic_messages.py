@@ -13,7 +13,7 @@ from typing import Any, Optional
 from .. import semconv as sc
 from ..content import function_tool_definitions, text_part, text_parts, tool_call_part, tool_response_part
 from ..model import GenAIRequest, GenAIResult, Usage
-from ._attributes import base_attributes, copy_numbers, get, model_of, stop_sequences
+from ._attributes import accessor, base_attributes, copy_numbers, get, model_of, stop_sequences
 
 _NUMBERS = {
     "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
@@ -155,12 +155,13 @@ class MessagesStreamAccumulator:
         self.tier: Optional[str] = None
 
     def add(self, event: Any) -> bool:
-        kind = get(event, "type")
-        if kind == "content_block_delta":
-            delta = get(event, "delta")
-            piece = get(delta, "text") or get(delta, "partial_json") or get(delta, "thinking")
+        read = accessor(event)
+        kind = read(event, "type", None)
+        if kind == "content_block_delta":  # most events: the fast path reads with the builtin getattr
+            delta = read(event, "delta", None)
+            piece = read(delta, "text", None) or read(delta, "partial_json", None) or read(delta, "thinking", None)
             if piece:
-                block = self.blocks.get(get(event, "index") or 0)
+                block = self.blocks.get(read(event, "index", None) or 0)
                 if block is not None:
                     block[2].append(piece)
         elif kind == "content_block_start":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .. import semconv as sc
 
@@ -46,6 +46,20 @@ _IS_MAPPING: dict[type, bool] = {}
 ``isinstance(obj, Mapping)`` costs 0.2-0.8 µs (the ``typing`` alias more than the ABC), a dict
 lookup on the type ~0.05 µs. (An ABC registered after its first use here is not seen.)"""
 _IS_MAPPING_LIMIT = 256
+
+
+def accessor(obj: Any) -> Callable[[Any, str, Any], Any]:
+    """``get`` for mappings, the builtin ``getattr`` (3–4× cheaper) for SDK models: for per-chunk
+    code that reads many fields of objects of one kind."""
+    kind = type(obj)
+    if kind is dict:
+        return get
+    is_mapping = _IS_MAPPING.get(kind)
+    if is_mapping is None:
+        is_mapping = isinstance(obj, Mapping)
+        if len(_IS_MAPPING) < _IS_MAPPING_LIMIT:
+            _IS_MAPPING[kind] = is_mapping
+    return get if is_mapping else getattr
 
 
 def get(obj: Any, name: str, default: Any = None) -> Any:

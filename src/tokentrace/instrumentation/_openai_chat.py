@@ -8,7 +8,7 @@ from typing import Any, Optional
 from .. import semconv as sc
 from ..content import function_tool_definitions, text_part, text_parts, tool_call_part, tool_response_part
 from ..model import GenAIRequest, GenAIResult, Usage
-from ._attributes import base_attributes, copy_numbers, get, model_of, stop_sequences
+from ._attributes import accessor, base_attributes, copy_numbers, get, model_of, stop_sequences
 
 _NUMBERS = {
     "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
@@ -166,36 +166,39 @@ class ChatStreamAccumulator:
         self.attributes: dict[str, Any] = {}
 
     def add(self, chunk: Any) -> bool:
+        read = accessor(chunk)  # every field of a chunk (and its choices) is of the same kind
         if self.response_id is None:
-            self.response_id = get(chunk, "id")
-            self.model = get(chunk, "model")
+            self.response_id = read(chunk, "id", None)
+            self.model = read(chunk, "model", None)
             self.attributes = _response_attributes(chunk)
-        usage = get(chunk, "usage")
-        choices = get(chunk, "choices")
+        usage = read(chunk, "usage", None)
+        choices = read(chunk, "choices", None)
         if usage is not None:
             self.usage = usage
             if self.usage_injected and not choices:
                 return False
         for choice in choices or ():
-            self._add_choice(choice)
+            self._add_choice(choice, read)
         return True
 
-    def _add_choice(self, choice: Any) -> None:
-        index = get(choice, "index") or 0
+    def _add_choice(self, choice: Any, read: Any) -> None:
+        index = read(choice, "index", None) or 0
         state = self.choices.get(index)
         if state is None:
             state = self.choices[index] = _Choice()
-        delta = get(choice, "delta")
+        delta = read(choice, "delta", None)
         if delta is not None:
-            text = get(delta, "content")
+            text = read(delta, "content", None)
             if text:
                 state.text.append(text)
-            refusal = get(delta, "refusal")
+            refusal = read(delta, "refusal", None)
             if refusal:
                 state.refusal.append(refusal)
-            for call in get(delta, "tool_calls") or ():
-                self._add_tool_call(state, call)
-        reason = get(choice, "finish_reason")
+            calls = read(delta, "tool_calls", None)
+            if calls:
+                for call in calls:
+                    self._add_tool_call(state, call)
+        reason = read(choice, "finish_reason", None)
         if reason:
             state.finish_reason = reason
 
