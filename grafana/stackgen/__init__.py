@@ -33,6 +33,9 @@ def generated_files() -> dict[Path, str]:
     readme = GRAFANA_DIR / "README.md"
     if readme.exists():
         files[readme] = docs.fill(readme.read_text())
+    main_readme = GRAFANA_DIR.parent / "README.md"  # only its stack section's generated table
+    if main_readme.exists():
+        files[main_readme] = docs.fill(main_readme.read_text(), docs.MAIN_README_SECTIONS)
     return files
 
 

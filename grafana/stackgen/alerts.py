@@ -7,15 +7,23 @@ Prometheus evaluates them (``promtool test rules`` proves each one firing and st
 Add an alert: append an ``Alert`` to ``ALERTS`` (and any recording rule it needs to
 ``RECORDING``), regenerate, and add its firing and silent cases to the promtool tests. The proof
 test evaluates every expression here against the real workload as well.
+
+All rules are in one group, the recording rules first. Rules of a group run one after the other
+at the same evaluation time, each seeing what the rules before it recorded; separate groups run
+independently (Prometheus: concurrently, each on its own schedule; ``promtool test rules``: in a
+random order at each step), so an alert in another group would read its recording rule's previous
+evaluation, or nothing when that is older than the 5-minute lookback (a promtool step of 10
+minutes). ``render_rules`` refuses a rule that reads a series recorded after it or in another group.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tokentrace import semconv as sc
 
-from .metrics import COST, COST_UNKNOWN, DURATION, L
+from .metrics import CACHE_LOOKUPS, COST, COST_UNKNOWN, DURATION, L
 
 # Thresholds, documented in grafana/README.md.
 COST_SPIKE_FACTOR = 3
@@ -25,12 +33,15 @@ ERROR_SPIKE_FACTOR = 3
 LATENCY_FACTOR = 3
 LATENCY_MIN_SECONDS = 1
 MIN_CALLS_PER_5M = 5
+CACHE_HIT_RATIO_DROP_FACTOR = 0.5
+CACHE_MIN_LOOKUPS_PER_HOUR = 50
 
 # Recorded series.
 CALLS_RATE5M = "tokentrace:gen_ai_calls:rate5m"
 ERROR_RATIO_5M = "tokentrace:gen_ai_error_ratio:rate5m"
 P95_5M = "tokentrace:gen_ai_call_duration_seconds:p95_5m"
 COST_PER_HOUR_1H = "tokentrace:cost_usd_per_hour:rate1h"
+CACHE_HIT_RATIO_1H = "tokentrace:cache_hit_ratio:rate1h"
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,9 @@ class Alert:
 
 _PROVIDER_CALLS = f'{DURATION.count}{{{L.cache_result}!="{sc.CACHE_HIT}"}}'
 _PROVIDER_BUCKETS = f'{DURATION.bucket}{{{L.cache_result}!="{sc.CACHE_HIT}"}}'
+# Cache lookups that reached the cache (skips are requests the cache does not take).
+_CACHE_HITS = f'{CACHE_LOOKUPS.prom}{{{L.cache_result}="{sc.CACHE_HIT}"}}'
+_CACHE_ANSWERED = f'{CACHE_LOOKUPS.prom}{{{L.cache_result}=~"{sc.CACHE_HIT}|{sc.CACHE_MISS}"}}'
 
 RECORDING = [
     Recording(CALLS_RATE5M, f"sum by ({L.job}) (rate({DURATION.count}[5m]))"),
@@ -83,6 +97,13 @@ RECORDING = [
         f" and on ({L.job}) sum by ({L.job}) (rate({_PROVIDER_CALLS}[5m])) > 0",
     ),
     Recording(COST_PER_HOUR_1H, f"sum by ({L.job}) (rate({COST.prom}[1h])) * 3600"),
+    Recording(
+        CACHE_HIT_RATIO_1H,
+        # Hits / (hits + misses); 0 (not absent) with lookups but no hits; absent without lookups,
+        # so idle hours do not pull the baseline down.
+        f"(sum by ({L.job}) (rate({_CACHE_HITS}[1h])) or sum by ({L.job}) (rate({_CACHE_ANSWERED}[1h])) * 0)"
+        f" / (sum by ({L.job}) (rate({_CACHE_ANSWERED}[1h])) > 0)",
+    ),
 ]
 
 _UNKNOWN_BY = f"{L.job}, {L.provider}, {L.request_model}"
@@ -143,10 +164,45 @@ ALERTS = [
                 "`tokentrace prices show <model>` tells how a name resolves.",
         on_workload="fires",  # the workload calls an unpriced model
     ),
+    Alert(
+        "TokentraceCacheHitRatioDrop",
+        f"{CACHE_HIT_RATIO_1H} < {CACHE_HIT_RATIO_DROP_FACTOR} * avg_over_time({CACHE_HIT_RATIO_1H}[7d] offset 1h)"
+        f" and on ({L.job}) sum by ({L.job}) (increase({_CACHE_ANSWERED}[1h])) >= {CACHE_MIN_LOOKUPS_PER_HOUR}",
+        for_="1h", severity="warning",
+        summary="{{ $labels.job }}: response-cache hit ratio is {{ $value | humanizePercentage }}, "
+                f"below {CACHE_HIT_RATIO_DROP_FACTOR:g}x its 7-day average",
+        description=f"The response cache's hit ratio, hits / (hits + misses) over the last hour, is less than "
+                    f"{CACHE_HIT_RATIO_DROP_FACTOR:g} times its average over the 7 days before it, with at least "
+                    f"{CACHE_MIN_LOOKUPS_PER_HOUR} lookups in the hour. It must last an hour, so the warm-up of an "
+                    "emptied cache (a process restarted with the memory backend) does not page.",
+        runbook="Open the cache dashboard for this service: lookups by result (more misses for the same traffic?) and "
+                "the exact vs semantic hit ratio (which kind fell) tell what changed. Usual causes: a prompt that now "
+                "varies per call (a timestamp or request id in it), a new model or new parameters, a shorter TTL, a "
+                "changed cache scope, embedder or threshold, a flushed or unreachable Redis (counted as misses, "
+                "logged once).",
+        on_workload="silent",  # a fresh Prometheus has no 7-day baseline
+    ),
 ]
 
-GROUPS = [("tokentrace-recording", RECORDING), ("tokentrace-alerts", ALERTS)]
+GROUPS = [("tokentrace", [*RECORDING, *ALERTS])]
+
+
+def check_order(groups=None) -> None:
+    """Every recorded series a rule reads is recorded earlier in the rule's own group."""
+    groups = GROUPS if groups is None else groups
+    recorded = {r.record: name for name, rules in groups for r in rules if isinstance(r, Recording)}
+    for name, rules in groups:
+        seen: set[str] = set()
+        for rule in rules:
+            for record, group in recorded.items():
+                if re.search(rf"(?<![\w:]){re.escape(record)}(?![\w:])", rule.expr) and record not in seen:
+                    raise ValueError(f"{getattr(rule, 'name', None) or rule.record} (group {name}) reads {record}, "
+                                     f"which is recorded {'later in its group' if group == name else 'in group ' + group}: "
+                                     "put the recording rule first in the same group")
+            if isinstance(rule, Recording):
+                seen.add(rule.record)
 
 
 def render_rules() -> dict:
+    check_order()
     return {"groups": [{"name": name, "rules": [r.render() for r in rules]} for name, rules in GROUPS]}

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from tokentrace import semconv as sc
 
-from .metrics import COST, COST_SAVED, COST_UNKNOWN, DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, L
+from .metrics import (
+    CACHE_LOOKUP_DURATION, CACHE_LOOKUPS, CACHE_TOKENS_SAVED, COST, COST_SAVED, COST_UNKNOWN, DURATION,
+    TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, L,
+)
 from .model import TEMPO, Dashboard, Panel, Query, Row, ServiceMapQuery, TraceQuery, Variable
 
 RATE = "$__rate_interval"
@@ -31,6 +34,12 @@ def sel(*extra: str) -> str:
     return "{" + ", ".join(matchers) + "}"
 
 
+def sel_cache(*extra: str) -> str:
+    """The cache dashboard's matchers (service, provider): the lookup metrics carry no model label."""
+    matchers = [f'{L.job}=~"$service"', f'{L.provider}=~"$provider"', *extra]
+    return "{" + ", ".join(matchers) + "}"
+
+
 NOT_CACHE_HIT = f'{L.cache_result}!="{sc.CACHE_HIT}"'
 IS_ERROR = f'{L.error_type}!=""'
 
@@ -44,13 +53,14 @@ VARIABLES = [
 ]
 
 
-def _quantiles(metric, title: str, description: str, by: str = "", extra: tuple[str, ...] = ()) -> Panel:
+def _quantiles(metric, title: str, description: str, by: str = "", extra: tuple[str, ...] = (),
+               selector=sel, width: int = 12) -> Panel:
     group = f"le, {by}" if by else "le"
     legend_by = f" {{{{{by}}}}}" if by else ""
     return Panel(
-        title, "timeseries", unit=SECONDS, description=description,
+        title, "timeseries", unit=SECONDS, description=description, width=width,
         queries=[
-            Query(f"histogram_quantile({q}, sum by ({group}) (rate({metric.bucket}{sel(*extra)}[{RATE}])))",
+            Query(f"histogram_quantile({q}, sum by ({group}) (rate({metric.bucket}{selector(*extra)}[{RATE}])))",
                   legend=f"p{int(q * 100)}{legend_by}")
             for q in (0.5, 0.95, 0.99)
         ],
@@ -243,4 +253,62 @@ TRACES = Dashboard(
     ],
 )
 
-DASHBOARDS = [OVERVIEW, COST_DASHBOARD, TRACES]
+CACHE_VARIABLES = [
+    Variable("service", "Service", f"label_values({CACHE_LOOKUPS.prom}, {L.job})",
+             description="service.name (job label) of the applications with a response cache"),
+    Variable("provider", "Provider", f'label_values({CACHE_LOOKUPS.prom}{{{L.job}=~"$service"}}, {L.provider})'),
+]
+
+_HITS = f'{L.cache_result}="{sc.CACHE_HIT}"'
+_ANSWERED = f'{L.cache_result}=~"{sc.CACHE_HIT}|{sc.CACHE_MISS}"'
+
+CACHE_DASHBOARD = Dashboard(
+    uid="tokentrace-cache",
+    title="tokentrace / GenAI response cache",
+    description="tokentrace's response cache: hit ratio (exact and semantic), lookups, lookup latency, "
+                "and the tokens and spend it saved.",
+    variables=CACHE_VARIABLES,
+    time_from="now-24h",
+    rows=[
+        Row("Hits", [
+            Panel("Hit ratio, exact vs semantic", "timeseries", unit=RATIO, stacked=True, width=12,
+                  description="Hits of each kind / lookups that reached the cache (hits + misses; skipped requests, "
+                              "e.g. sampled at temperature > max_temperature, are not lookups here). Stacked: the "
+                              "top is the total hit ratio.",
+                  queries=[Query(f"sum by ({L.cache_lookup}) (rate({CACHE_LOOKUPS.prom}{sel_cache(_HITS)}[{RATE}]))"
+                                 f" / ignoring ({L.cache_lookup}) group_left"
+                                 f" sum(rate({CACHE_LOOKUPS.prom}{sel_cache(_ANSWERED)}[{RATE}]))",
+                                 legend=f"{{{{{L.cache_lookup}}}}}")]),
+            Panel("Hit ratio in range", "stat", unit=RATIO, width=4, decimals=1,
+                  queries=[Query(f"(sum(increase({CACHE_LOOKUPS.prom}{sel_cache(_HITS)}[{RANGE}])) or vector(0))"
+                                 f" / sum(increase({CACHE_LOOKUPS.prom}{sel_cache(_ANSWERED)}[{RANGE}]))",
+                                 instant=True)]),
+            Panel("Cost saved in range", "stat", unit=USD, width=4, decimals=4,
+                  description="What the calls the cache answered would have cost.",
+                  queries=[Query(f"sum(increase({COST_SAVED.prom}{sel_cache()}[{RANGE}]))", instant=True)]),
+            Panel("Tokens saved in range", "stat", unit=TOKENS, width=4, decimals=0,
+                  description="Input and output tokens the cache's answers did not spend.",
+                  queries=[Query(f"sum(increase({CACHE_TOKENS_SAVED.prom}{sel_cache()}[{RANGE}]))", instant=True)]),
+        ]),
+        Row("Lookups", [
+            Panel("Lookups per second by result", "timeseries", unit=PER_SECOND, stacked=True, width=12,
+                  description="hit, miss, or skip (not cacheable: temperature, scope, refresh, unsupported API).",
+                  queries=[Query(f"sum by ({L.cache_result}) (rate({CACHE_LOOKUPS.prom}{sel_cache()}[{RATE}]))",
+                                 legend=f"{{{{{L.cache_result}}}}}")]),
+            _quantiles(CACHE_LOOKUP_DURATION, "Lookup latency p50 / p95 / p99 by backend",
+                       "Time the cache took to answer or miss (semantic lookups include embedding the question "
+                       "and the vector search).", by=L.cache_backend, selector=sel_cache),
+        ]),
+        Row("Savings", [
+            Panel("Tokens saved per second by model", "timeseries", unit=TOKENS_PER_SECOND, stacked=True, width=12,
+                  queries=[Query(f"sum by ({L.request_model}, {L.token_type}) "
+                                 f"(rate({CACHE_TOKENS_SAVED.prom}{sel_cache()}[{RATE}]))",
+                                 legend=f"{{{{{L.request_model}}}}} {{{{{L.token_type}}}}}")]),
+            Panel("Cost saved by model (USD/hour)", "timeseries", unit=USD, stacked=True, width=12,
+                  queries=[Query(f"sum by ({L.request_model}) (rate({COST_SAVED.prom}{sel_cache()}[{RATE}])) * 3600",
+                                 legend=f"{{{{{L.request_model}}}}}")]),
+        ]),
+    ],
+)
+
+DASHBOARDS = [OVERVIEW, COST_DASHBOARD, TRACES, CACHE_DASHBOARD]

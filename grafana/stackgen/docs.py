@@ -1,5 +1,6 @@
-"""The generated parts of ``grafana/README.md``: dashboards, alerts and the metric -> panels/alerts
-table, between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->`` markers."""
+"""The generated parts of ``grafana/README.md`` (dashboards, alerts and the metric -> panels/alerts
+table) and of the main ``README.md``'s stack section (the metric -> dashboards/alerts summary),
+between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->`` markers."""
 
 from __future__ import annotations
 
@@ -24,22 +25,43 @@ def _alerts_using(metric) -> list[str]:
     return names
 
 
+def _short_title(dashboard) -> str:
+    return dashboard.title.split(" / ")[1]
+
+
+def _panels_using(metric) -> list[tuple[object, str]]:
+    """(dashboard, panel title) of every Prometheus panel that reads the metric."""
+    out = []
+    for dashboard in DASHBOARDS:
+        for panel, query in dashboard.prometheus_queries():
+            if _uses(query.expr, metric) and (dashboard, panel.title) not in out:
+                out.append((dashboard, panel.title))
+    return out
+
+
 def metric_table() -> str:
     lines = [
         "| metric (OTel) | Prometheus series | dashboard panels | alerts |",
         "|---|---|---|---|",
     ]
     for metric in ALL:
-        panels = []
-        for dashboard in DASHBOARDS:
-            for panel, query in dashboard.prometheus_queries():
-                if _uses(query.expr, metric):
-                    label = f"{dashboard.title.split(' / ')[1]}: {panel.title}"
-                    if label not in panels:
-                        panels.append(label)
+        panels = [f"{_short_title(d)}: {title}" for d, title in _panels_using(metric)]
         series = ", ".join(f"`{s}`" for s in metric.series_names)
         lines.append(f"| `{metric.otel_name}` ({metric.kind}, `{metric.unit}`) | {series} | "
-                     f"{'<br>'.join(panels) or '— (cache dashboard, planned)'} | {', '.join(_alerts_using(metric)) or '—'} |")
+                     f"{'<br>'.join(panels) or '—'} | {', '.join(_alerts_using(metric)) or '—'} |")
+    return "\n".join(lines)
+
+
+def stack_metric_summary() -> str:
+    """The main README's short version: metric -> dashboards (panel count) and alerts."""
+    lines = ["| metric | Prometheus | dashboards (panels) | alerts |", "|---|---|---|---|"]
+    for metric in ALL:
+        counts: dict[str, int] = {}
+        for dashboard, _ in _panels_using(metric):
+            counts[_short_title(dashboard)] = counts.get(_short_title(dashboard), 0) + 1
+        dashboards = ", ".join(f"{name} ({n})" for name, n in counts.items())
+        base = f"`{metric.prom}_*`" if len(metric.series_names) > 1 else f"`{metric.prom}`"
+        lines.append(f"| `{metric.otel_name}` | {base} | {dashboards or '—'} | {', '.join(_alerts_using(metric)) or '—'} |")
     return "\n".join(lines)
 
 
@@ -69,12 +91,13 @@ def alert_list() -> str:
 
 
 SECTIONS = {"dashboards": dashboard_list, "alerts": alert_list, "metrics": metric_table}
+MAIN_README_SECTIONS = {"stack-metrics": stack_metric_summary}
 
 
-def fill(readme: str) -> str:
-    for name, render in SECTIONS.items():
+def fill(readme: str, sections=None) -> str:
+    for name, render in (SECTIONS if sections is None else sections).items():
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
         if not pattern.search(readme):
-            raise ValueError(f"grafana/README.md has no generated:{name} markers")
+            raise ValueError(f"the README has no generated:{name} markers")
         readme = pattern.sub(lambda m: m.group(1) + render().rstrip() + "\n" + m.group(2), readme)
     return readme

@@ -60,7 +60,7 @@ TIME_PER_OUTPUT_CHUNK = Metric(sc.METRIC_TIME_PER_OUTPUT_CHUNK, "s", HISTOGRAM, 
 COST = Metric(sc.METRIC_COST, "USD", COUNTER, "spend in USD")
 COST_UNKNOWN = Metric(sc.METRIC_COST_UNKNOWN, "{call}", COUNTER, "calls whose model has no price")
 COST_SAVED = Metric(sc.METRIC_COST_SAVED, "USD", COUNTER, "spend avoided by response-cache hits")
-# Response cache (for the cache dashboard and the hit-ratio alert, see grafana/README.md).
+# Response cache (the cache dashboard and the hit-ratio-drop alert).
 CACHE_LOOKUPS = Metric(sc.METRIC_CACHE_LOOKUPS, "{lookup}", COUNTER, "response-cache lookups by result")
 CACHE_LOOKUP_DURATION = Metric(sc.METRIC_CACHE_LOOKUP_DURATION, "s", HISTOGRAM, "response-cache lookup time")
 CACHE_TOKENS_SAVED = Metric(sc.METRIC_CACHE_TOKENS_SAVED, "{token}", COUNTER, "tokens not spent thanks to the cache")
@@ -87,3 +87,4 @@ class L:
     cost_status = label_name(sc.TT_COST_STATUS)
     cache_result = label_name(sc.TT_CACHE_RESULT)
     cache_lookup = label_name(sc.TT_CACHE_LOOKUP)
+    cache_backend = label_name(sc.TT_CACHE_BACKEND)

@@ -9,7 +9,7 @@ from the alert definitions, so a reworded runbook does not need editing twice. R
 from __future__ import annotations
 
 from .alerts import ALERTS, Alert
-from .metrics import COST, COST_UNKNOWN, DURATION, L
+from .metrics import CACHE_LOOKUPS, COST, COST_UNKNOWN, DURATION, L
 
 _BY_NAME = {a.name: a for a in ALERTS}
 
@@ -149,7 +149,45 @@ ALERT_TESTS = {
     ],
 }
 
-FILES = {"cost.test.yml": COST_TESTS, "alerts.test.yml": ALERT_TESTS}
+
+def _lookups(job: str, result: str, lookup: str, values: str) -> dict:
+    labels = {L.provider: "openai", L.operation: "chat", L.cache_result: result, L.cache_lookup: lookup}
+    return {"series": _series(CACHE_LOOKUPS.prom, job=job, instance="i1", **labels), "values": values}
+
+
+# 10-minute steps: 8 days of history, then 4 hours. Counts per 10 minutes.
+CACHE_TESTS = {
+    "rule_files": ["../rules/tokentrace.rules.yml"],
+    "evaluation_interval": "10m",
+    "tests": [{
+        "name": "hit ratio under half its 7-day average fires; a steadily low ratio and a quiet cache stay silent",
+        "interval": "10m",
+        "input_series": [
+            # 360 lookups/hour: 50 % hits (20 exact, 10 semantic per 10m) for 8 days, then 10 % (6 exact).
+            _lookups("app", "hit", "exact", "0+20x1152 23046+6x24"),
+            _lookups("app", "hit", "semantic", "0+10x1152 11520x24"),
+            _lookups("app", "miss", "semantic", "0+30x1152 34614+54x24"),
+            # skips do not count: the requests the cache does not take (temperature > 0 ...).
+            _lookups("app", "skip", "exact", "0+100x1176"),
+            # always 10 % hits: low, but not below its own baseline.
+            _lookups("steady", "hit", "exact", "0+6x1176"),
+            _lookups("steady", "miss", "semantic", "0+54x1176"),
+            # 24 lookups/hour, 50 % hits, then none: a drop, but under 50 lookups an hour.
+            _lookups("quiet", "hit", "exact", "0+2x1152 2304x24"),
+            _lookups("quiet", "miss", "semantic", "0+2x1152 2308+4x24"),
+        ],
+        "alert_rule_test": [
+            _check("TokentraceCacheHitRatioDrop", "7d"),
+            _check("TokentraceCacheHitRatioDrop", "8d"),
+            _check("TokentraceCacheHitRatioDrop", "8d1h"),  # under half since 8d40m: pending (for 1h)
+            _check("TokentraceCacheHitRatioDrop", "8d3h",
+                   _fires("TokentraceCacheHitRatioDrop",
+                          "app: response-cache hit ratio is 10%, below 0.5x its 7-day average", job="app")),
+        ],
+    }],
+}
+
+FILES = {"cost.test.yml": COST_TESTS, "alerts.test.yml": ALERT_TESTS, "cache.test.yml": CACHE_TESTS}
 
 
 def tested_alerts() -> set[str]:

@@ -181,10 +181,7 @@ def proof(prometheus_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     try:
         _wait(lambda: urllib.request.urlopen(f"{api.base_url}/-/ready", timeout=2).status == 200, 60,
               "Prometheus to be ready", log)
-        tokentrace.instrument(
-            tracer_provider=tracer_provider, meter_provider=meter_provider,
-            cache=tokentrace.CacheSettings(backend="memory"),
-        )
+        tokentrace.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, cache=workload.CACHE)
         fake = FakeProvider(latency=0.005, chunk_delay=0.002)
         calls = 0
         try:

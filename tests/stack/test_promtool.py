@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+
+import pytest
+import yaml
 
 from stackgen import alerts, rule_tests
 
@@ -42,7 +46,37 @@ def test_every_alert_has_firing_and_silent_unit_tests():
 
 
 def test_every_alert_has_summary_description_and_runbook():
-    for rule in alerts.render_rules()["groups"][1]["rules"]:
+    rules = [r for g in alerts.render_rules()["groups"] for r in g["rules"] if "alert" in r]
+    assert {r["alert"] for r in rules} == {a.name for a in alerts.ALERTS}
+    for rule in rules:
         annotations = rule["annotations"]
         assert annotations["summary"] and annotations["description"] and annotations["runbook"], rule["alert"]
         assert rule["labels"]["severity"] in ("info", "warning", "critical")
+
+
+def test_alerts_read_recordings_made_before_them_in_their_group():
+    """promtool (at each step, in a random order) and Prometheus (concurrently) evaluate groups
+    independently: an alert reading a series recorded in another group sees its previous
+    evaluation, or nothing once that is older than the 5-minute lookback. Rules in one group run
+    in order at one timestamp, so the shipped file keeps every recording rule before its readers."""
+    shipped = yaml.safe_load(RULES_FILE.read_text())["groups"]
+    recorded: dict[str, tuple[str, int]] = {}
+    for group in shipped:
+        for i, rule in enumerate(group["rules"]):
+            if "record" in rule:
+                recorded[rule["record"]] = (group["name"], i)
+    for group in shipped:
+        for i, rule in enumerate(group["rules"]):
+            for record, (where, index) in recorded.items():
+                if re.search(rf"(?<![\\w:]){re.escape(record)}(?![\\w:])", rule["expr"]):
+                    name = rule.get("alert") or rule.get("record")
+                    assert where == group["name"] and index < i, f"{name} reads {record}, recorded in {where}[{index}]"
+
+
+def test_the_generator_refuses_a_cross_group_recording():
+    split = [("recording", alerts.RECORDING), ("alerts", alerts.ALERTS)]
+    with pytest.raises(ValueError, match="recorded in group recording"):
+        alerts.check_order(split)
+    with pytest.raises(ValueError, match="later in its group"):
+        alerts.check_order([("one", [*alerts.ALERTS, *alerts.RECORDING])])
+    alerts.check_order()

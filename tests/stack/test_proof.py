@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from stackgen import alerts, dashboards, provisioning
+from stackgen.docs import _panels_using
 from stackgen.metrics import ALL, L
 from stackgen.model import Query, substitute
 
@@ -88,7 +89,16 @@ def test_unknown_cost_alert_is_active_for_the_unpriced_model(proof):
 _LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+),\s*(?P<label>\w+)\)$")
 
 
-@pytest.mark.parametrize("variable", [v for v in dashboards.VARIABLES if v.query], ids=lambda v: v.name)
+def _query_variables():
+    seen = {}
+    for dashboard in dashboards.DASHBOARDS:
+        for v in dashboard.variables:
+            if v.query and v.query not in seen:
+                seen[v.query] = pytest.param(v, id=f"{dashboard.uid}: {v.name}")
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("variable", _query_variables())
 def test_template_variable_has_values(proof, variable):
     match = _LABEL_VALUES.match(variable.query)
     assert match, variable.query
@@ -126,9 +136,8 @@ def test_metric_catalog_matches_the_library(proof):
     assert not unknown, f"metrics missing from grafana/stackgen/metrics.py: {unknown}"
     wrong = {n: (seen[n], (catalog[n].unit, catalog[n].kind)) for n in seen if seen[n] != (catalog[n].unit, catalog[n].kind)}
     assert not wrong, f"(unit, kind) emitted vs catalogued: {wrong}"
-    dashboard_metrics = {"gen_ai.client.operation.duration", "gen_ai.client.token.usage",
-                         "gen_ai.client.operation.time_to_first_chunk", "gen_ai.client.operation.time_per_output_chunk",
-                         "tokentrace.cost", "tokentrace.cost.unknown_calls", "tokentrace.cost.saved"}
+    dashboard_metrics = {m.otel_name for m in ALL if _panels_using(m)}
+    assert dashboard_metrics == {m.otel_name for m in ALL}, "a catalogued metric is on no panel"
     assert dashboard_metrics <= set(seen), f"the workload did not produce {dashboard_metrics - set(seen)}"
 
 
@@ -174,6 +183,31 @@ def test_the_workload_is_what_the_panels_assume(proof):
     assert proof.calls == 2 * CALLS_PER_ROUND
     failed = [s for s in proof.spans if s.attributes.get("error.type")]
     assert len(failed) == 2 * FAILED_PER_ROUND
-    assert any(s.attributes.get("tokentrace.cache.result") == "hit" for s in proof.spans)
+    from .workload import EXACT_HITS, SEMANTIC_HITS
+
+    hits = [s.attributes.get("tokentrace.cache.lookup") for s in proof.spans
+            if s.attributes.get("tokentrace.cache.result") == "hit"]
+    assert hits.count("exact") == sum(EXACT_HITS) and hits.count("semantic") == sum(SEMANTIC_HITS), hits
+    assert any(s.attributes.get("tokentrace.cache.result") == "miss" for s in proof.spans)
+    assert any(s.attributes.get("tokentrace.cache.result") == "skip" for s in proof.spans)
     assert any(s.attributes.get("tokentrace.cost.status") == "unknown" for s in proof.spans)
     assert provisioning.EXEMPLAR_TRACE_ID_LABEL == "trace_id"
+
+
+def test_the_cache_panels_see_exact_and_semantic_hits_and_misses(proof):
+    """Not just any series: the hit-ratio panel gets one line per kind of hit, with real values."""
+    from stackgen.metrics import CACHE_LOOKUPS
+
+    from .workload import EXACT_HITS, SEMANTIC_HITS
+
+    counts = {(s["metric"][L.cache_result], s["metric"][L.cache_lookup]): float(s["value"][1])
+              for s in proof.api.query(f"sum by ({L.cache_result}, {L.cache_lookup}) ({CACHE_LOOKUPS.prom})")}
+    assert counts.get(("hit", "exact")) == sum(EXACT_HITS), counts
+    assert counts.get(("hit", "semantic")) == sum(SEMANTIC_HITS), counts
+    assert counts.get(("miss", "semantic"), 0) >= 2 and counts.get(("skip", "exact"), 0) > 0, counts
+    ratio = next(q for d in dashboards.DASHBOARDS for p, q in d.prometheus_queries()
+                 if p.title == "Hit ratio, exact vs semantic")
+    now = time.time()
+    lines = proof.api.query_range(substitute(ratio.expr, VALUES), start=now - 30, end=now, step=2)
+    kinds = {s["metric"].get(L.cache_lookup) for s in lines if _finite([s])}
+    assert kinds == {"exact", "semantic"}, lines

@@ -3,14 +3,17 @@
 One round makes every kind of call the dashboards show: chat and Responses API calls, streams
 (time to first chunk, chunk gaps), embeddings, Anthropic messages and streams, errors (a 429, a
 529, a stream failing mid-way), a model with no price (unknown cost), provider-side cached
-tokens, and response-cache hits (cost saved). The proof test runs it twice, with Prometheus
-scraping in between, so every counter and histogram increases inside the query windows.
+tokens, and the response cache (``CACHE``, configured by the proof with the semantic layer on and
+the built-in ``hashing`` embedder): exact hits, semantic hits, misses and skips, hence cost and
+tokens saved. The proof test runs it twice, with Prometheus scraping in between, so every counter
+and histogram increases inside the query windows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import tokentrace
 from tokentrace.testing import FakeError, FakeReply
 
 CHAT_MODEL = "gpt-4o-mini"
@@ -19,9 +22,22 @@ EMBEDDING_MODEL = "text-embedding-3-small"
 CLAUDE_MODEL = "claude-haiku-4-5"
 UNPRICED_MODEL = "acme-unpriced-llm"
 CACHED_QUESTION = "What is the capital of France?"
+# Differs from CACHED_QUESTION only in case and punctuation: a different exact key, but the
+# hashing embedder (near-verbatim repeats, not paraphrases) puts it at cosine 1.0: a semantic hit.
+REWORDED_QUESTION = "what is the capital of France"
+# One new question per round: a miss, then stored.
+NEW_QUESTIONS = ("How tall is Mount Everest?", "How long is the river Nile?")
 
-CALLS_PER_ROUND = 17
+# What the proof passes to tokentrace.instrument(cache=...). With semantic lookups on, a request
+# that misses the exact key goes on to the semantic search, so its hit or miss is counted with
+# tokentrace.cache.lookup="semantic"; exact hits keep "exact".
+CACHE = tokentrace.CacheSettings(backend="memory", semantic=True, embedder="hashing")
+
+CALLS_PER_ROUND = 19
 FAILED_PER_ROUND = 3
+# Per round, from the response cache (round 1: the first CACHED_QUESTION is a miss, then stored).
+EXACT_HITS = (2, 3)
+SEMANTIC_HITS = (1, 1)
 
 
 def _user(text: str) -> list[dict[str, str]]:
@@ -82,7 +98,11 @@ def run_round(fake: Any, server: Any, round_no: int) -> int:
     fake.queue(FakeError(status=500, mid_stream_after=2))
     call(lambda **kw: drain(oa.chat.completions.create(**kw)), model=CHAT_MODEL, messages=_user(f"{q}: cut"),
          stream=True, temperature=0.7, expect=openai.APIError)
-    # Deterministic repeats: the response cache answers all but the very first.
+    # Deterministic (temperature 0), so cached: a new question each round (a miss), repeats (exact
+    # hits, all but the very first), and the reworded repeat (a semantic hit; hits are not stored,
+    # so it is a semantic hit again in round 2). The sampled calls above are skips.
+    call(oa.chat.completions.create, model=CHAT_MODEL, messages=_user(NEW_QUESTIONS[round_no - 1]), temperature=0)
     for _ in range(3):
         call(oa.chat.completions.create, model=CHAT_MODEL, messages=_user(CACHED_QUESTION), temperature=0)
+    call(oa.chat.completions.create, model=CHAT_MODEL, messages=_user(REWORDED_QUESTION), temperature=0)
     return calls
