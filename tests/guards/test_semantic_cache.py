@@ -53,8 +53,9 @@ def ask(client, question, **extra):
 @pytest.fixture
 def semantic(instrument):
     def _semantic(backend=None, **options):
+        options.setdefault("verifier", reject_numbers)
         cache = ResponseCache(backend if backend is not None else MemoryBackend(), semantic=True, embedder=WordsEmbedder(),
-                              verifier=reject_numbers, **options)
+                              **options)
         return instrument(cache=cache), cache
 
     return _semantic
@@ -219,8 +220,49 @@ def test_exact_cache_over_redis_7_still_works(fake, instrument, redis_servers):
 
 
 def test_bad_semantic_settings_name_the_setting():
-    """Invalid threshold or candidates fail at construction."""
+    """Invalid threshold or ambiguity margin fail at construction."""
     with pytest.raises(ValueError, match="threshold"):
         ResponseCache(semantic=True, embedder=WordsEmbedder(), verifier=reject_numbers, threshold=2)
-    with pytest.raises(ValueError, match="candidates"):
-        ResponseCache(semantic=True, embedder=WordsEmbedder(), verifier=reject_numbers, candidates=0)
+    with pytest.raises(ValueError, match="ambiguity_margin"):
+        ResponseCache(semantic=True, embedder=WordsEmbedder(), verifier=reject_numbers, ambiguity_margin=-0.1)
+
+
+def test_only_the_nearest_stored_question_is_served(fake, semantic):
+    """When verification rejects the nearest candidate, a farther one is not served instead:
+    the query is most likely a near-miss of its nearest neighbour."""
+    telemetry, _ = semantic(threshold=0.5, verifier=lambda q, c: "number" if "2020" in c else None)
+    client = fake.openai_client()
+    ask(client, "capital France 2020")
+    ask(client, "capital France big river")
+    ask(client, "capital France 2021")
+    assert len(fake.requests) == 3
+    miss = telemetry.spans()[-1]
+    assert miss.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_MISS
+    assert miss.attributes[sc.TT_CACHE_REJECTED_BY] == "number"
+    assert miss.attributes[sc.TT_CACHE_SIMILARITY] == pytest.approx(2 / 3, abs=1e-3)
+
+
+@pytest.mark.parametrize("margin, served", [(0.02, False), (0.0, True)])
+def test_two_equally_near_stored_questions_are_ambiguous(fake, semantic, margin, served):
+    telemetry, _ = semantic(threshold=0.5, verifier=lambda q, c: None, ambiguity_margin=margin)
+    client = fake.openai_client()
+    ask(client, "capital France big")
+    ask(client, "capital France old", extra_headers={"X-Tokentrace-Cache": "refresh"})  # stored, not looked up
+    ask(client, "capital France")
+    span = telemetry.spans()[-1]
+    assert len(fake.requests) == (2 if served else 3)
+    if served:
+        assert span.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT
+    else:
+        assert span.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_MISS
+        assert span.attributes[sc.TT_CACHE_REJECTED_BY] == "ambiguous"
+
+
+def test_the_same_question_stored_twice_is_not_ambiguous(fake, semantic):
+    """Two entries of one question (e.g. stored under two request ids' exact keys) agree."""
+    telemetry, _ = semantic(threshold=0.5, verifier=lambda q, c: None)
+    client = fake.openai_client()
+    ask(client, "capital France big")
+    ask(client, "Capital France big!", extra_headers={"X-Tokentrace-Cache": "refresh"})
+    ask(client, "capital France")
+    assert telemetry.spans()[-1].attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT

@@ -21,6 +21,12 @@ from tokentrace.cache._verify import CHECKS, features, verify
      "direction"),
     ("What is the best book to learn Python?", "What is the best book to learn Java?", "entity"),
     ("What is the capital of Germany?", "What is the capital of Spain?", "entity"),
+    ("Is 1 + 1 = 2 true in every universe?", "Is 1 + 2 = 2 true in every universe?", "number"),
+    ("Which movie came first?", "Which movie came second?", "number"),
+    ("Why do some people think the earth is flat?", "Why don't some people think the earth is not flat?",
+     "negation"),
+    ("A train travels from A to B. How long does it take?", "A train travels from B to A. How long does it take?",
+     "direction"),
 ])
 def test_each_check_rejects_its_case(stored, query, check):
     """A one- or two-word edit that changes the answer is rejected by the right check."""
@@ -32,6 +38,17 @@ def test_each_check_rejects_its_case(stored, query, check):
     ("How do I reset my password?", "I forgot my password, how can I reset it?"),
     ("How can I learn Python quickly?", "What is the fastest way to learn Python?"),
     ("What is the distance from Paris to Berlin?", "How far is it from Paris to Berlin?"),
+    # vague number words on one side only: "one can", "at first", "in one go"
+    ("The map() function helps preprocess the entire dataset at once.",
+     "The map() function assists in preprocessing the whole dataset in one go."),
+    ("You can check the hash of any object with the Hasher module.",
+     "One can check the hash of any object with the Hasher module."),
+    # a leading "No," answers; it does not negate
+    ("Version 2.10.0 does not have it.", "No, it doesn't exist in version 2.10.0."),
+    # capitalised sentence starts are not names; spellings of one name are one entity
+    ("Install jax first. Then you can get JAX arrays.", "Install jax first. Afterwards you can get JAX arrays."),
+    ("You can load datasets from any cloud storage using Python.",
+     "You can load datasets from any cloud storage in a Pythonic way."),
 ])
 def test_paraphrases_pass(stored, query):
     """Rewordings that keep numbers, polarity, direction and entities are accepted."""

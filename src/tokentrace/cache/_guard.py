@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Protocol
@@ -105,7 +106,10 @@ class ResponseCache(Guard):
         embedder: turns questions into vectors (default :class:`HashingEmbedder`); see
             ``tokentrace.cache.embedders``.
         threshold: cosine similarity a candidate needs (default: the embedder's).
-        candidates: nearest neighbours verified per lookup, best first.
+        ambiguity_margin: when the second-nearest stored question (another text, also passing
+            verification) is within this similarity of the nearest, the match is ambiguous and
+            not served (default 0.02; 0 turns the rule off). Only the nearest stored question
+            is ever served: when verification rejects it, the lookup is a miss.
         verifier: ``verify(query, candidate) -> None | name of the rejecting check``.
     """
 
@@ -114,7 +118,7 @@ class ResponseCache(Guard):
     def __init__(self, backend: Optional[CacheBackend] = None, *, ttl: Optional[float] = 3600.0,
                  scope: str = "request", max_temperature: float = 0.0, cache_tool_calls: bool = False,
                  cache_truncated: bool = False, fail_closed: bool = False, semantic: bool = False,
-                 embedder: Any = None, threshold: Optional[float] = None, candidates: int = 5,
+                 embedder: Any = None, threshold: Optional[float] = None, ambiguity_margin: float = 0.02,
                  verifier: Optional[Callable[[str, str], Optional[str]]] = None) -> None:
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)} but got {scope!r}")
@@ -133,11 +137,11 @@ class ResponseCache(Guard):
         self.embedder = embedder
         self.verifier = verifier
         if semantic:
-            self._setup_semantic(threshold, candidates)
+            self._setup_semantic(threshold, ambiguity_margin)
         self._lookups: Any = None
         self._latency: Any = None
 
-    def _setup_semantic(self, threshold: Optional[float], candidates: int) -> None:
+    def _setup_semantic(self, threshold: Optional[float], ambiguity_margin: float) -> None:
         if self.embedder is None:
             from .embedders import HashingEmbedder
 
@@ -154,9 +158,9 @@ class ResponseCache(Guard):
         self.threshold = float(threshold if threshold is not None else self.embedder.default_threshold)
         if not -1.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must be a cosine similarity in [-1, 1] but got {threshold!r}")
-        if candidates < 1:
-            raise ValueError(f"candidates must be a positive integer but got {candidates!r}")
-        self.candidates = candidates
+        if not 0.0 <= ambiguity_margin <= 1.0:
+            raise ValueError(f"ambiguity_margin must be a similarity difference in [0, 1] but got {ambiguity_margin!r}")
+        self.ambiguity_margin = float(ambiguity_margin)
 
     @property
     def blocking(self) -> bool:
@@ -209,24 +213,42 @@ class ResponseCache(Guard):
 
     def _semantic_lookup(self, request: GenAIRequest, state: _CallState,
                          attributes: dict[str, Any]) -> Optional[CacheEntry]:
-        """Nearest stored questions of the same partition, verified; the first that agrees wins."""
+        """The nearest stored question of the same partition, if verification agrees and no
+        other stored question is about as near.
+
+        Only the nearest is ever served. Measured (benchmarks/CACHE_QUALITY.md): serving the
+        first of several candidates that passes verification served 4x more near-misses, since a
+        query whose nearest neighbour was rejected is most often a near-miss of it.
+        """
         semantic = state.semantic = self._semantic_of(request, state.scope)
         if semantic is None:
             return None
         question, partition, vector = semantic.question, semantic.partition, semantic.vector
         backend: Any = self.backend
-        for candidate_key, similarity in backend.search(partition, vector, self.candidates, self.threshold):
+        nearest: Optional[tuple[CacheEntry, float]] = None
+        for candidate_key, similarity in backend.search(partition, vector, _SEARCH_K, self.threshold):
+            if nearest is not None and similarity < nearest[1] - self.ambiguity_margin:
+                break
             entry = self._entry(backend.get(candidate_key), candidate_key)
             if entry is None or entry.question is None:
                 backend.remove_vector(partition, candidate_key)
                 continue
-            rejected = self.verifier(question, entry.question)  # type: ignore[misc]
-            if rejected is None:
+            if nearest is None:
+                rejected = self.verifier(question, entry.question)  # type: ignore[misc]
                 attributes[sc.TT_CACHE_SIMILARITY] = similarity
-                return entry
-            attributes.setdefault(sc.TT_CACHE_REJECTED_BY, rejected)
-            attributes.setdefault(sc.TT_CACHE_SIMILARITY, similarity)
-        return None
+                if rejected is not None:
+                    attributes[sc.TT_CACHE_REJECTED_BY] = rejected
+                    return None
+                nearest = (entry, similarity)
+                if self.ambiguity_margin <= 0:
+                    break
+                continue
+            # A second stored question about as near: serve only if it is the same question.
+            if _same_text(entry.question, nearest[0].question) or self.verifier(question, entry.question) is not None:
+                continue
+            attributes[sc.TT_CACHE_REJECTED_BY] = AMBIGUOUS
+            return None
+        return nearest[0] if nearest is not None else None
 
     def _skip_reason(self, request: GenAIRequest, control: CacheControl) -> Optional[str]:
         if control.skip:
@@ -331,6 +353,17 @@ class ResponseCache(Guard):
                 sc.TT_CACHE_RESULT: result,
                 sc.TT_CACHE_LOOKUP: lookup,
             })
+
+
+_SEARCH_K = 3
+"""Neighbours fetched per lookup: the nearest, the runner-up for the ambiguity rule, and one
+spare for an entry that expired since it was indexed."""
+AMBIGUOUS = "ambiguous"
+"""``tokentrace.cache.rejected_by`` when two different stored questions fit the query about equally."""
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(re.sub(r"[^\w\s]", "", a.lower()).split()) == " ".join(re.sub(r"[^\w\s]", "", b.lower()).split())
 
 
 def _short(key: str) -> str:

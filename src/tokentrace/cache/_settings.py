@@ -34,6 +34,7 @@ class CacheSettings:
     semantic: Optional[bool] = None
     embedder: Optional[str] = None
     threshold: Optional[float] = None
+    ambiguity_margin: Optional[float] = None
 
 
 def _backend(name: str, value: Any) -> str:
@@ -67,6 +68,10 @@ def _non_negative(name: str, value: Any) -> float:
 
 def _similarity(name: str, value: Any) -> float:
     return _number(name, value, -1.0, 1.0, "a cosine similarity between -1 and 1")
+
+
+def _margin(name: str, value: Any) -> float:
+    return _number(name, value, 0.0, 1.0, "a similarity difference between 0 and 1 (0 = off)")
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -117,6 +122,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str, Any], Any], Any]] = {
     "semantic": (env.TOKENTRACE_CACHE_SEMANTIC, parse_bool, False),
     "embedder": (env.TOKENTRACE_CACHE_EMBEDDER, _embedder, "hashing"),
     "threshold": (env.TOKENTRACE_CACHE_THRESHOLD, _similarity, None),
+    "ambiguity_margin": (env.TOKENTRACE_CACHE_AMBIGUITY_MARGIN, _margin, 0.02),
 }
 
 
@@ -171,6 +177,7 @@ def build_cache(settings: CacheSettings) -> Any:
             backend, ttl=settings.ttl, scope=settings.scope, max_temperature=settings.max_temperature,
             cache_tool_calls=settings.tool_calls, cache_truncated=settings.truncated, fail_closed=settings.fail_closed,
             semantic=bool(settings.semantic), embedder=embedder, threshold=settings.threshold,
+            ambiguity_margin=settings.ambiguity_margin if settings.ambiguity_margin is not None else 0.02,
         )
     except (RuntimeError, ValueError) as exc:  # e.g. semantic over a Redis without vector sets
         raise ConfigError(f"{env.TOKENTRACE_CACHE}: {exc}") from exc

@@ -2,22 +2,30 @@
 
 Embedding similarity cannot tell "from Canada to India" from "from India to Canada", "Why is"
 from "Why isn't", or 2010 from 2020 — those pairs score as high as true paraphrases. After the
-nearest-neighbour search, each candidate is checked against the query on what changes an answer;
-the first check that disagrees rejects it (its name goes on the span as
+nearest-neighbour search, the nearest stored question is checked against the query on what
+changes an answer; the first check that disagrees rejects it (its name goes on the span as
 ``tokentrace.cache.rejected_by``):
 
-``number``    the numbers (digits, decimals, number words up to "twenty", "hundred", ...) differ;
-``negation``  one question is negated and the other is not (not, n't, never, no, without, ...);
+``number``    the numeric values differ (digits and number words, by value and count). Words that
+              are as often not a count ("one can", "at first", "in one go") only count against
+              another such word; "thousands of" is no number;
+``negation``  the questions hold a different number of negations (not, n't, never, no, without,
+              lack, non-…; a leading "No," answer is not one). In long passages (over 25 words)
+              only when the two are near-copies (≥ 70% of their content words shared), since a
+              passage reworded sentence by sentence moves negations around;
 ``antonym``   one uses a word and the other its opposite (enable/disable, increase/decrease,
               rows/columns, max/min, before/after, buy/sell, ...);
 ``direction`` both relate the same two words around an asymmetric marker (from/to, than,
               vs, into, over, before/after) but in the opposite order, or use the same
-              content words around such a marker in another order;
-``entity``    the named things differ: capitalised words (after the first word), and known
-              country, city, language and company names in any case.
+              content words around such a marker in another order ("from B to A" counts
+              one-letter names);
+``entity``    the named things differ: capitalised words (not at a sentence start) and known
+              country, city, language and company names in any case; spellings of one name
+              ("Python"/"Pythonic") are one entity.
 
-The checks are lexical, cheap (a few tens of µs per pair) and conservative: they reject only on
-evidence that the answers differ, so true paraphrases (other words, same facts) pass.
+Each check was measured on the paraphrase and near-miss files (benchmarks/CACHE_QUALITY.md: what
+it rejects of each). The checks are lexical, cheap (tens of µs per pair) and conservative: they
+reject only on evidence that the answers differ, so true paraphrases (other words, same facts) pass.
 """
 
 from __future__ import annotations
@@ -36,8 +44,16 @@ _NUMBER_WORDS = {
     "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000", "million": "1000000",
     "billion": "1000000000", "first": "1", "second": "2", "third": "3", "half": "0.5", "dozen": "12",
 }
+_VAGUE_NUMBER_WORDS = frozenset({"one", "first", "second", "half", "dozen"})
+"""Number words that are as often not a count ("one can", "at first", "in one go"): a value that
+only such a word gives, on one side only, is not evidence of a different question."""
+_PLURAL_NUMBER_WORDS = frozenset({"hundreds", "thousands", "millions", "billions", "dozens", "tens"})
+"""Vague quantities ("thousands of files"): not a number."""
 _NEGATIONS = frozenset({"not", "no", "never", "without", "none", "nobody", "nothing", "neither", "nor", "cannot",
-                        "nowhere", "unable"})
+                        "nowhere", "unable", "absence", "absent", "lack", "lacks", "lacking"})
+_LEADING_ANSWER = re.compile(r"^\s*(?:no|yes)\s*[,.!:;]", re.IGNORECASE)
+"""An answer's leading "No," / "Yes," is an interjection, not a negated predicate."""
+_SENTENCE_END = frozenset(".!?:;\n")
 _ANTONYMS = [
     ("enable", "disable"), ("increase", "decrease"), ("row", "column"), ("max", "min"), ("maximum", "minimum"),
     ("before", "after"), ("buy", "sell"), ("add", "remove"), ("import", "export"), ("upload", "download"),
@@ -48,7 +64,7 @@ _ANTONYMS = [
     ("longer", "shorter"), ("fast", "slow"), ("faster", "slower"), ("hot", "cold"), ("good", "bad"),
     ("cheap", "expensive"), ("cheapest", "most expensive"), ("old", "new"), ("older", "newer"), ("oldest", "newest"),
     ("young", "old"), ("younger", "older"), ("male", "female"), ("men", "women"), ("man", "woman"), ("boy", "girl"),
-    ("up", "down"), ("in", "out"), ("on", "off"), ("inside", "outside"), ("above", "below"), ("over", "under"),
+    ("inside", "outside"), ("above", "below"), ("over", "under"),
     ("north", "south"), ("east", "west"), ("left", "right"), ("true", "false"), ("yes", "no"), ("pro", "con"),
     ("advantage", "disadvantage"), ("benefit", "drawback"), ("success", "failure"), ("love", "hate"),
     ("legal", "illegal"), ("possible", "impossible"), ("safe", "dangerous"), ("easy", "hard"), ("easy", "difficult"),
@@ -96,7 +112,10 @@ class Features:
 
     words: tuple[str, ...]
     numbers: Counter
-    negated: bool
+    """Numeric values named (digits and number words, by value), with how often."""
+    vague_numbers: frozenset[str]
+    """The values named only by a vague number word ("one", "first")."""
+    negations: int
     antonym_words: frozenset[str]
     relations: frozenset[tuple[str, str, str]]
     entities: frozenset[str]
@@ -113,47 +132,84 @@ def _stem(word: str) -> str:
     return word
 
 
-def _tokens(text: str) -> list[str]:
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Words and numbers, each with whether it starts a sentence."""
     text = text.replace("’", "'")
     text = re.sub(r"n't\b", " not", text, flags=re.IGNORECASE)
     text = re.sub(r"\bcan't\b", "can not", text, flags=re.IGNORECASE)
-    return _WORD.findall(text)
+    out = []
+    for match in _WORD.finditer(text):
+        before = text[:match.start()].rstrip()
+        out.append((match.group(), not before or before[-1] in _SENTENCE_END))
+    return out
+
+
+def _number_value(word: str) -> Optional[str]:
+    if word[:1].isdigit():
+        return word.replace(",", "")
+    return _NUMBER_WORDS.get(word)
 
 
 @lru_cache(maxsize=65536)
 def features(text: str) -> Features:
-    raw = _tokens(text)
+    tokens = _tokens(text)
+    raw = [t for t, _ in tokens]
     words = tuple(w.lower().strip("'-") for w in raw)
-    numbers = Counter(_NUMBER_WORDS.get(w, w.replace(",", "")) for w in words
-                      if w[:1].isdigit() or w in _NUMBER_WORDS)
-    negated = sum(1 for w in words if w in _NEGATIONS) % 2 == 1
+    exact_values = Counter(v for w in words if w not in _VAGUE_NUMBER_WORDS and (v := _number_value(w)) is not None)
+    vague_values = {_NUMBER_WORDS[w] for w in words if w in _VAGUE_NUMBER_WORDS} - set(exact_values)
+    negations = sum(1 for w in words if w in _NEGATIONS or w.startswith("non-"))
+    if _LEADING_ANSWER.match(text) and words[:1] == ("no",):
+        negations -= 1
     stems = [_stem(w) for w in words]
     antonym_words = frozenset(s for s in stems if s in _ANTONYM_OF) | frozenset(
         w for w in words if w in _ANTONYM_OF)
     relations = set()
-    content = [(i, s) for i, s in enumerate(stems) if s not in _STOP and not s[:1].isdigit()]
+    # Relation ends: content words, numbers and one-letter names ("from B to A").
+    ends = [(i, s) for i, s in enumerate(stems)
+            if (s not in _STOP and s not in _DIRECTION_MARKERS) or (len(raw[i]) == 1 and raw[i].isupper())]
     for i, word in enumerate(words):
         marker = _DIRECTION_MARKERS.get(word)
         if marker is None:
             continue
-        left = next((s for j, s in reversed(content) if j < i), None)
-        right = next((s for j, s in content if j > i), None)
+        left = next((s for j, s in reversed(ends) if j < i), None)
+        right = next((s for j, s in ends if j > i), None)
         if left and right and left != right:
             relations.add((marker, left, right))
-    entities = {w.lower() for index, w in enumerate(raw) if index and w[:1].isupper() and w.lower() not in _STOP
-                and w != "I"}
+    content = [s for s in stems if s not in _STOP and not s[:1].isdigit()]
+    # Capitalised words name things, except at the start of a sentence ("Then", "Furthermore").
+    entities = {w.lower() for w, (_, starts) in zip(raw, tokens) if not starts and w[:1].isupper()
+                and w.lower() not in _STOP and w != "I"}
     entities |= {w for w in words if w in _ENTITIES}
     has_marker = any(w in _DIRECTION_MARKERS for w in words)
-    return Features(words, numbers, negated, antonym_words, frozenset(relations),
-                    frozenset(_stem(e) for e in entities), tuple(s for _, s in content), has_marker)
+    return Features(words, exact_values, frozenset(vague_values), negations, antonym_words,
+                    frozenset(relations), frozenset(_stem(e) for e in entities), tuple(content), has_marker)
 
 
 def _numbers_differ(q: Features, c: Features) -> bool:
-    return q.numbers != c.numbers
+    if q.numbers != c.numbers:
+        return True
+    # A vague word ("one", "first") on one side only is no evidence; against each other they count.
+    return bool(q.vague_numbers and c.vague_numbers and q.vague_numbers != c.vague_numbers)
 
 
 def _negation_differs(q: Features, c: Features) -> bool:
-    return q.negated != c.negated
+    # Counted, not by parity: "Why don't people think it is not flat?" is not "Why do they think it is?"
+    if q.negations == c.negations:
+        return False
+    # Long passages reworded sentence by sentence move negations around ("without waiting" /
+    # "no need to wait"); there only a near-copy (an edit of a word or two) is evidence.
+    if min(len(q.words), len(c.words)) <= LONG_TEXT_WORDS:
+        return True
+    return _overlap(q, c) >= NEAR_COPY_OVERLAP
+
+
+LONG_TEXT_WORDS = 25
+NEAR_COPY_OVERLAP = 0.7
+
+
+def _overlap(q: Features, c: Features) -> float:
+    a, b = set(q.content), set(c.content)
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def _antonyms(q: Features, c: Features) -> bool:
@@ -172,9 +228,19 @@ def _direction_reversed(q: Features, c: Features) -> bool:
 
 def _entities_differ(q: Features, c: Features) -> bool:
     # Entities named in both must be the same; one side naming an entity the other lacks while
-    # the other names a different one is a substitution ("Java" -> "Python").
+    # the other names a different one is a substitution ("Java" -> "Python"). Spellings of one
+    # name (a shared prefix: "Python"/"Pythonic", a typo at the end) are the same entity.
     only_q, only_c = q.entities - c.entities, c.entities - q.entities
-    return bool(only_q and only_c)
+    if not (only_q and only_c):
+        return False
+    unmatched_q = {e for e in only_q if not any(_same_name(e, f) for f in only_c)}
+    unmatched_c = {f for f in only_c if not any(_same_name(e, f) for e in only_q)}
+    return bool(unmatched_q and unmatched_c)
+
+
+def _same_name(a: str, b: str) -> bool:
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 5 and long.startswith(short[:max(5, len(short) - 1)])
 
 
 CHECKS: tuple[tuple[str, Callable[[Features, Features], bool]], ...] = (
