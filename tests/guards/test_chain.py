@@ -158,3 +158,26 @@ def test_guards_must_be_guards(instrument):
     """Anything else in guards= fails at instrument() naming the setting."""
     with pytest.raises(tokentrace.ConfigError, match="guards"):
         instrument(guards=[object()])
+
+
+def test_a_rewritten_stream_still_asks_for_usage(fake, instrument):
+    """tokentrace's own stream_options.include_usage survives a Rewrite: the provider is still
+    asked for usage, the app still never sees the usage-only chunk, the span has the tokens."""
+    router = Recorder("router", lambda r: Rewrite({**r.body, "model": "gpt-4o"}))
+    telemetry = instrument(guards=[router])
+    chunks = list(fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    sent = fake.requests[-1].json
+    assert sent["model"] == "gpt-4o" and sent["stream_options"] == {"include_usage": True}
+    assert all(chunk.choices for chunk in chunks)  # the usage-only chunk was swallowed
+    span = telemetry.span()
+    assert span.attributes[sc.TT_STREAM_USAGE_INJECTED] is True
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+
+
+def test_a_rewrite_that_asks_for_usage_itself_gets_the_usage_chunk(fake, instrument):
+    """A guard that sets include_usage itself owns it: the usage-only chunk reaches the app."""
+    router = Recorder("router", lambda r: Rewrite({**r.body, "stream_options": {"include_usage": True}}))
+    telemetry = instrument(guards=[router])
+    chunks = list(fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert chunks[-1].usage is not None and not chunks[-1].choices
+    assert sc.TT_STREAM_USAGE_INJECTED not in telemetry.span().attributes
