@@ -69,8 +69,12 @@ def providers() -> Tuple[Any, Any, Any]:
 class Variant:
     def __init__(self, name: str, package: Any, env: Dict[str, str]) -> None:
         self.name, self.package, self.env = name, package, env
+        self.sdks = ("openai", "anthropic")
         if package is not None:
             self.tp, self.mp, self.reader = providers()
+
+    def applies(self, sdk: str) -> bool:
+        return sdk in self.sdks
 
     def on(self, sdk: str) -> None:
         if self.package is None:
@@ -85,6 +89,46 @@ class Variant:
         self.package.uninstrument()
         for key in self.env:
             os.environ.pop(key, None)
+
+
+class PeerVariant(Variant):
+    """A peer instrumentation (``BaseInstrumentor``), instrumented and uninstrumented like ours."""
+
+    def __init__(self, name: str, instrumentors: Dict[str, Callable[[], Any]]) -> None:
+        self.name, self.env, self.package = name, {}, True
+        self.sdks = tuple(instrumentors)
+        self._factories = instrumentors
+        self._current: Any = None
+        self.tp, self.mp, self.reader = providers()
+
+    def on(self, sdk: str) -> None:
+        self._current = self._factories[sdk]()
+        self._current.instrument(tracer_provider=self.tp, meter_provider=self.mp)
+
+    def off(self) -> None:
+        self.reader.get_metrics_data()
+        self._current.uninstrument()
+        self._current = None
+
+
+def peer_variants() -> List[Variant]:
+    def contrib() -> Any:
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+        return OpenAIInstrumentor()
+
+    def openllmetry_openai() -> Any:
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+        return OpenAIInstrumentor()
+
+    def openllmetry_anthropic() -> Any:
+        from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
+
+        return AnthropicInstrumentor()
+
+    return [PeerVariant("contrib-openai-v2", {"openai": contrib}),
+            PeerVariant("openllmetry", {"openai": openllmetry_openai, "anthropic": openllmetry_anthropic})]
 
 
 def time_batch(fn: Callable[[], Any], calls: int) -> float:
@@ -104,6 +148,7 @@ def run_row(row_key: str, variants: List[Variant], rotations: int, calls: int, w
     if is_async:
         raise SystemExit(f"{row_key}: async rows are not supported here")
     n = max(5, round(calls * row.weight))
+    variants = [v for v in variants if v.applies(row.sdk)]
     samples: Dict[str, List[float]] = {v.name: [] for v in variants}
     for _ in range(rotations):
         order = variants[:]
@@ -128,6 +173,9 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--no-chunk-metrics", action="store_true",
                     help="also measure the working tree with TOKENTRACE_CHUNK_METRICS=false")
+    ap.add_argument("--peers", action="store_true",
+                    help="also the peer instrumentations (contrib openai-v2, OpenLLMetry) in the same rotations")
+    ap.add_argument("--out", default="", help="also write the table (markdown) to this file")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
 
@@ -149,21 +197,47 @@ def main(argv: List[str] | None = None) -> int:
     variants.append(Variant("after", tokentrace, {}))
     if args.no_chunk_metrics:
         variants.append(Variant("after, no chunk metrics", tokentrace, {"TOKENTRACE_CHUNK_METRICS": "false"}))
+    if args.peers:
+        variants += peer_variants()
     rng = random.Random(args.seed)
     names = [v.name for v in variants if v.name != "none"]
-    print(f"{args.rotations} rotations; overhead = median over rotations of (variant − none), µs per call "
-          f"[interquartile range]\n")
-    print("| row | none µs | " + " | ".join(f"{n}" for n in names) + " |")
-    print("|---|---|" + "---|" * len(names))
+    lines = [f"{args.rotations} rotations, `python benchmarks/ab_inprocess.py {' '.join(sys.argv[1:])}`; overhead = "
+             "median over rotations of (variant − none in the same rotation), µs per call [interquartile range]; "
+             "— = the library does not instrument that SDK.", "",
+             "| row | none µs | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    print("\n".join(lines), flush=True)
+    medians: Dict[Tuple[str, str], float] = {}
     for row_key in [r for r in args.rows.split(",") if r]:
         samples = run_row(row_key, variants, args.rotations, args.calls, args.warmup, rng)
         base = samples["none"]
         cells = [overhead.ROWS[row_key].label, f"{statistics.median(base):.0f}"]
         for n in names:
+            if n not in samples:
+                cells.append("—")
+                continue
             diffs = sorted(a - b for a, b in zip(samples[n], base))
             q1, q3 = diffs[len(diffs) // 4], diffs[(3 * len(diffs)) // 4]
+            medians[(n, row_key)] = statistics.median(diffs)
             cells.append(f"{statistics.median(diffs):.0f} [{q1:.0f} … {q3:.0f}]")
-        print("| " + " | ".join(cells) + " |", flush=True)
+        lines.append("| " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    chunk_rows = [(r, overhead.PER_CHUNK[r]) for r in overhead.PER_CHUNK
+                  if ("none", r) not in medians and any((n, r) in medians for n in names)
+                  and any((n, overhead.PER_CHUNK[r]) in medians for n in names)]
+    if chunk_rows:
+        lines += ["", "Per extra chunk ((20-chunk overhead − 1-chunk overhead) ÷ 19 chunks), µs:", "",
+                  "| stream | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for row, one in chunk_rows:
+            cells = [overhead.ROWS[row].label]
+            for n in names:
+                if (n, row) in medians and (n, one) in medians:
+                    cells.append(f"{(medians[(n, row)] - medians[(n, one)]) / (overhead.STREAM_CHUNKS - 1):.1f}")
+                else:
+                    cells.append("—")
+            lines.append("| " + " | ".join(cells) + " |")
+        print("\n".join(lines[-(len(chunk_rows) + 4):]), flush=True)
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n")
     return 0
 
 
