@@ -219,6 +219,9 @@ def _shared_counters(provider: Any, meter: Any) -> _Shared:
         deferred = DeferredPoints()
         for name, unit, description in _COUNTERS:
             totals = counters[name] = Totals(name)
+            # The queue needs one callback that runs at every collection of this provider; the SDK
+            # runs all observable callbacks before it reads any aggregation, so any counter's
+            # would do. A dedicated instrument would export an empty metric.
             callbacks = [deferred.drain, totals.observe] if name == sc.METRIC_COST else [totals.observe]
             meter.create_observable_counter(name, callbacks=callbacks, unit=unit, description=description)
         shared = (counters, deferred)

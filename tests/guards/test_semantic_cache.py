@@ -61,6 +61,14 @@ def semantic(instrument):
     return _semantic
 
 
+def assert_rejected(telemetry, check):
+    """The last call missed because verification rejected its nearest candidate with ``check``."""
+    miss = telemetry.spans()[-1]
+    assert miss.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_MISS
+    assert miss.attributes[sc.TT_CACHE_REJECTED_BY] == check
+    return miss
+
+
 def test_paraphrase_is_served_with_its_similarity(fake, semantic):
     """A reworded question whose candidate passes verification is a semantic hit."""
     telemetry, _ = semantic()
@@ -85,13 +93,13 @@ def test_verification_rejects_a_similar_candidate(fake, semantic):
     ask(client, "Population of France in 2010")
     ask(client, "Population of France in 2020")
     assert len(fake.requests) == 2
-    miss = telemetry.spans()[-1]
-    assert miss.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_MISS
-    assert miss.attributes[sc.TT_CACHE_REJECTED_BY] == "number"
+    assert_rejected(telemetry, "number")
 
 
-def test_next_candidate_is_tried_after_a_rejection(fake, semantic):
-    """When the nearest candidate is rejected, the next one can still serve."""
+def test_the_nearest_candidate_serves_though_a_similar_one_would_be_rejected(fake, semantic):
+    """Two stored questions near the query, one with another number: the nearest (same number)
+    serves. (When the nearest itself is rejected, nothing is served: see
+    test_only_the_nearest_stored_question_is_served.)"""
     _, _ = semantic()
     client = fake.openai_client()
     ask(client, "Population of France in 2010 census")
@@ -236,9 +244,7 @@ def test_only_the_nearest_stored_question_is_served(fake, semantic):
     ask(client, "capital France big river")
     ask(client, "capital France 2021")
     assert len(fake.requests) == 3
-    miss = telemetry.spans()[-1]
-    assert miss.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_MISS
-    assert miss.attributes[sc.TT_CACHE_REJECTED_BY] == "number"
+    miss = assert_rejected(telemetry, "number")
     assert miss.attributes[sc.TT_CACHE_SIMILARITY] == pytest.approx(2 / 3, abs=1e-3)
 
 
@@ -254,8 +260,7 @@ def test_two_equally_near_stored_questions_are_ambiguous(fake, semantic, margin,
     if served:
         assert span.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT
     else:
-        assert span.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_MISS
-        assert span.attributes[sc.TT_CACHE_REJECTED_BY] == "ambiguous"
+        assert_rejected(telemetry, "ambiguous")
 
 
 def test_the_same_question_stored_twice_is_not_ambiguous(fake, semantic):

@@ -245,23 +245,16 @@ class PendingCall:
             return
         outcome = self.outcome
         if outcome.body is not None:
-            self.options.json_data = self._with_stream_usage(dict(outcome.body))
+            self.options.json_data = dict(outcome.body)
+            if self.usage_injected:  # ask again for the usage tokentrace had asked for, if still a stream
+                self.usage_injected = bool(outcome.body.get("stream")) and _inject_stream_usage(
+                    self.options, self.route, outcome.body)
         self.request = outcome.request
         self.request.attributes.update(outcome.attributes)
         if self.usage_injected:
             self.request.attributes[sc.TT_STREAM_USAGE_INJECTED] = True
         else:
             self.request.attributes.pop(sc.TT_STREAM_USAGE_INJECTED, None)
-
-    def _with_stream_usage(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A rewritten body asks for stream usage again if tokentrace had asked for it."""
-        if not self.usage_injected:
-            return body
-        injected = self.route.inject_stream_usage(body) if body.get("stream") and self.route.inject_stream_usage else None
-        if injected is None:  # no longer a stream, or the guard asked for usage itself
-            self.usage_injected = False
-            return body
-        return injected
 
     def _rebuild(self, body: Mapping[str, Any]) -> GenAIRequest:
         rebuilt = self.route.build_request(body, self.server)
