@@ -316,3 +316,55 @@ def test_azure_client_reports_azure_provider(fake, instrumented):
     attrs = instrumented.span().attributes
     assert attrs[sc.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
     assert attrs[sc.SERVER_ADDRESS] == "myres.openai.azure.com" and attrs[sc.SERVER_PORT] == 443
+
+
+def _count_parsed_chunks(client, monkeypatch):
+    """Counts the chunks the SDK turns into models (the stream reads this off its client)."""
+    parsed = []
+    process = client._process_response_data
+
+    def counting(*args, **kwargs):
+        value = process(*args, **kwargs)
+        parsed.append(value)
+        return value
+
+    monkeypatch.setattr(client, "_process_response_data", counting)
+    return parsed
+
+
+def test_injected_usage_chunk_is_read_without_the_sdk_parsing_it(fake, instrumented, monkeypatch):
+    """The usage-only chunk tokentrace asked for never becomes an SDK model (it costs ~80 µs)."""
+    fake.queue(FakeReply(text="one two three", input_tokens=8, output_tokens=3))
+    client = fake.openai_client()
+    parsed = _count_parsed_chunks(client, monkeypatch)
+    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert parsed == chunks and all(c.choices for c in parsed)
+    attrs = instrumented.span().attributes
+    assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 8 and attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
+    assert attrs[sc.TT_USAGE_SOURCE] == sc.USAGE_REPORTED
+
+
+async def test_injected_usage_chunk_is_read_without_the_sdk_parsing_it_async(fake, instrumented, monkeypatch):
+    fake.queue(FakeReply(text="one two three", input_tokens=8, output_tokens=3))
+    client = fake.openai_client(async_=True)
+    parsed = _count_parsed_chunks(client, monkeypatch)
+    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    chunks = [c async for c in stream]
+    assert parsed == chunks and all(c.choices for c in parsed)
+    attrs = instrumented.span().attributes
+    assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 8 and attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
+
+
+def test_usage_tap_leaves_every_other_event_to_the_sdk():
+    """Only a chunk with empty choices and a usage object is taken; Azure's filter chunk is not."""
+    from tokentrace.instrumentation._openai_usage_tap import _usage_only
+
+    taken = []
+    usage = '{"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3}}'
+    assert _usage_only(usage, taken.append) and taken[0]["usage"] == {"prompt_tokens": 3}
+    azure_filter = '{"id":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}'
+    content = '{"id":"c","choices":[{"index":0,"delta":{"content":"[]"}}],"usage":null}'
+    not_json = 'data "choices":[] cut'
+    for data in (azure_filter, content, not_json, "[DONE]", None):
+        assert not _usage_only(data, taken.append)
+    assert len(taken) == 1

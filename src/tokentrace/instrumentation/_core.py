@@ -45,6 +45,8 @@ class Route:
     """Returns a body asking for stream usage, or None when the body already does."""
     api: str = ""
     """The API's name for guards (``openai.chat``, ``anthropic.messages``, ...)."""
+    tap_usage_chunk: Optional[Callable[[Any, Callable[[Any], Any], bool], bool]] = None
+    """Hands the injected usage chunk of a fresh SDK stream to a callback before the SDK parses it."""
 
 
 class Routes:
@@ -143,6 +145,8 @@ class Call:
             acc = self.route.new_accumulator(inv.request, self.usage_injected)
             if self._wants_response():
                 acc = _RecordingAccumulator(acc, self, is_async)
+            if self.usage_injected and self.route.tap_usage_chunk is not None:
+                self.route.tap_usage_chunk(result, acc.add, is_async)
             proxy_type = AsyncStreamProxy if is_async else SyncStreamProxy
             raw = getattr(result, "_raw_stream", None)
             if raw is not None and hasattr(raw, "response"):
@@ -217,7 +221,7 @@ class _RecordingAccumulator:
             self._delivered = True
             chunks, api = self._chunks, self._call.route.api
             self._chunks = []
-            self._call.deliver(lambda: fold_stream(api, [response_body(c) for c in chunks]), self._is_async)
+            self._call.deliver(lambda: fold_stream(api, [c if isinstance(c, dict) else response_body(c) for c in chunks]), self._is_async)
         return result
 
 

@@ -14,6 +14,7 @@ from . import _openai_responses as responses
 from ._base import RequestHookInstrumentor
 from ..cache._replay import OPENAI_CHAT, OPENAI_EMBEDDINGS, OPENAI_RESPONSES
 from ._core import Route
+from ._openai_usage_tap import tap_usage_chunk
 
 
 class OpenAIInstrumentor(RequestHookInstrumentor):
@@ -24,7 +25,7 @@ class OpenAIInstrumentor(RequestHookInstrumentor):
 
     def routes(self, settings: Settings) -> Mapping[str, Route]:
         chat_route = Route(chat.build_request, chat.result_of, chat.ChatStreamAccumulator, chat.inject_stream_usage,
-                           api=OPENAI_CHAT)
+                           api=OPENAI_CHAT, tap_usage_chunk=tap_usage_chunk)
         responses_route = Route(responses.build_request, responses.result_of, responses.ResponsesStreamAccumulator,
                                 api=OPENAI_RESPONSES)
         embeddings_route = Route(

@@ -1,0 +1,60 @@
+"""Take the usage-only chunk tokentrace asked an OpenAI chat stream for before the SDK parses it.
+
+The SDK turns every server-sent event into a pydantic ``ChatCompletionChunk``; for the usage
+chunk (``"choices": []`` and a ``usage`` object) that costs ~80 µs, more than all the rest of
+tokentrace's work on a short stream, for a chunk the application never sees. So, when
+tokentrace injected ``stream_options.include_usage``, the stream's event source
+(``Stream._iter_events``, present from openai 1.x to 3.x) is wrapped: that one event is read
+with ``json.loads`` and handed to the accumulator, every other event passes through untouched.
+Anything unexpected (an SDK without that method, an event we cannot read) leaves the SDK's own
+path in place, where the stream proxy drops the parsed chunk instead.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, AsyncIterator, Callable, Iterator
+
+from .._errors import log_internal_error
+
+# Both spellings: the API sends compact JSON, fakes and proxies may not.
+_EMPTY_CHOICES = ('"choices":[]', '"choices": []')
+
+
+def tap_usage_chunk(stream: Any, take: Callable[[Any], Any], is_async: bool) -> bool:
+    """Route ``stream``'s usage-only event to ``take`` (a dict); False when it cannot."""
+    events = getattr(stream, "_iter_events", None)
+    if events is None or not callable(events) or not hasattr(stream, "_iterator"):
+        return False
+    stream._iter_events = (lambda: _atap(events(), take)) if is_async else (lambda: _tap(events(), take))
+    return True
+
+
+def _usage_only(data: Any, take: Callable[[Any], Any]) -> bool:
+    """True when ``data`` was the usage-only chunk and ``take`` has it."""
+    if not isinstance(data, str) or not (_EMPTY_CHOICES[0] in data or _EMPTY_CHOICES[1] in data):
+        return False
+    try:
+        chunk: Any = json.loads(data)
+    except ValueError:
+        return False  # the SDK reports it exactly as it would without tokentrace
+    if not (isinstance(chunk, dict) and chunk.get("choices") == [] and isinstance(chunk.get("usage"), dict)):
+        return False  # e.g. Azure's prompt-filter chunk: the SDK's to parse and the app's to see
+    try:
+        take(chunk)
+    except Exception:
+        log_internal_error("reading the stream usage chunk")
+        return False
+    return True
+
+
+def _tap(events: Iterator[Any], take: Callable[[Any], Any]) -> Iterator[Any]:
+    for sse in events:
+        if not _usage_only(getattr(sse, "data", None), take):
+            yield sse
+
+
+async def _atap(events: AsyncIterator[Any], take: Callable[[Any], Any]) -> AsyncIterator[Any]:
+    async for sse in events:
+        if not _usage_only(getattr(sse, "data", None), take):
+            yield sse
