@@ -27,6 +27,18 @@ from tokentrace.cache._verify import CHECKS, features, verify
      "negation"),
     ("A train travels from A to B. How long does it take?", "A train travels from B to A. How long does it take?",
      "direction"),
+    # counted: one of the two "bad"s turned into "good"
+    ("Is PHP really bad, even with good frameworks?", "Is PHP really bad, even with bad frameworks?", "antonym"),
+    # the same words in another order around a marker, numbers and stop words included
+    ("My budget is from 10k to 13k.", "My budget is from 13k to 10k.", "direction"),
+    ("Are Allen's DLP modules better than Allen's classroom modules?",
+     "Are Allen's DLP Allen better than modules's classroom modules?", "direction"),
+    # one content word replaced by another that no list holds
+    ("What makes you feel happy today?", "What makes you feel gloomy today?", "substitution"),
+    ("Lisbon Security: how do I hide my friends list?", "Madrid Security: how do I hide my friends list?",
+     "substitution"),
+    ("Is it safe to jump-start an old car?", "Is it safe to jump-stop an old car?", "substitution"),
+    ("what is the best app for new york taxis?", "what is the best app for los angeles taxis?", "substitution"),
 ])
 def test_each_check_rejects_its_case(stored, query, check):
     """A one- or two-word edit that changes the answer is rejected by the right check."""
@@ -49,6 +61,11 @@ def test_each_check_rejects_its_case(stored, query, check):
     ("Install jax first. Then you can get JAX arrays.", "Install jax first. Afterwards you can get JAX arrays."),
     ("You can load datasets from any cloud storage using Python.",
      "You can load datasets from any cloud storage in a Pythonic way."),
+    # one word replaced by a spelling of itself, a connective or a number of the same value
+    ("What is the best colour for a kitchen?", "What is the best color for a kitchen?"),
+    ("How do I recieve payments online?", "How do I receive payments online?"),
+    ("What are the best books on statistics?", "What are the best book on statistics?"),
+    ("How do I sort a list of three items?", "How do I sort a list of 3 items?"),
 ])
 def test_paraphrases_pass(stored, query):
     """Rewordings that keep numbers, polarity, direction and entities are accepted."""
@@ -58,7 +75,7 @@ def test_paraphrases_pass(stored, query):
 def test_checks_are_named_and_ordered():
     """Every check has a name; verify reports the first that rejects."""
     names = [name for name, _ in CHECKS]
-    assert names == ["number", "negation", "antonym", "direction", "entity"]
+    assert names == ["number", "negation", "antonym", "direction", "entity", "substitution"]
     assert verify("Why isn't 2 bigger than 3?", "Why is 5 bigger than 3?") == "number"
 
 
