@@ -196,7 +196,7 @@ def redis_rows(args: argparse.Namespace) -> list[str]:
                     key = f"k{filled + row}"
                     pipe.set(backend.prefix + key, value, px=3_600_000)
                     pipe.execute_command("VADD", backend.prefix + "vs:p", "FP32", vectors[row].tobytes(), key,
-                                         "SETATTR", '{"exp": 1e18}')
+                                         "CAS", "SETATTR", '{"exp": 1e18}')  # as RedisBackend.add_vector
                 pipe.execute()
                 filled += batch
             fill_seconds = time.perf_counter() - started

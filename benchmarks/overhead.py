@@ -701,8 +701,10 @@ def render(s: Summary, rows: List[str], configs: List[str], meta: Dict[str, Any]
     if any(("tokentrace-no-usage", r) in s.value for r in ("openai.stream20", "openai.stream1")):
         w("")
         w("tokentrace asks OpenAI chat streams for usage (`stream_options.include_usage`) by default, so "
-          "the provider sends one extra (usage-only) chunk that the SDK parses and tokentrace consumes; "
-          "that is part of the tokentrace figure above. With `TOKENTRACE_OPENAI_STREAM_USAGE=false`:")
+          "the provider sends one extra (usage-only) chunk, which tokentrace reads from the event stream "
+          "before the SDK would parse it, and a `\"usage\":null` in every other chunk, which it strips; what "
+          "is left of that (the fake provider writing and the SDK splitting longer events) is part of the "
+          "tokentrace figure above. With `TOKENTRACE_OPENAI_STREAM_USAGE=false`:")
         w("")
         for row in ("openai.stream20", "openai.stream1"):
             if ("tokentrace-no-usage", row) in s.overhead or ("tokentrace-no-usage", row) in s.errors:

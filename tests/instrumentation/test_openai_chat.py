@@ -132,6 +132,7 @@ def test_stream_keeps_usage_chunk_the_app_asked_for(fake, instrumented):
     )
     chunks = list(stream)
     assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == 6
+    assert all("usage" in c.model_fields_set for c in chunks)  # the app's own "usage": null stays
     attrs = instrumented.span().attributes
     assert attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
     assert sc.TT_STREAM_USAGE_INJECTED not in attrs
@@ -339,6 +340,10 @@ def test_injected_usage_chunk_is_read_without_the_sdk_parsing_it(fake, instrumen
     parsed = _count_parsed_chunks(client, monkeypatch)
     chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
     assert parsed == chunks and all(c.choices for c in parsed)
+    # and the "usage": null that include_usage adds to every other chunk is gone too: the chunks
+    # are the ones the app gets without tokentrace's request
+    assert fake.requests[-1].json["stream_options"] == {"include_usage": True}
+    assert all("usage" not in c.model_fields_set for c in chunks)
     attrs = instrumented.span().attributes
     assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 8 and attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
     assert attrs[sc.TT_USAGE_SOURCE] == sc.USAGE_REPORTED
@@ -351,6 +356,7 @@ async def test_injected_usage_chunk_is_read_without_the_sdk_parsing_it_async(fak
     stream = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
     chunks = [c async for c in stream]
     assert parsed == chunks and all(c.choices for c in parsed)
+    assert all("usage" not in c.model_fields_set for c in chunks)
     attrs = instrumented.span().attributes
     assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 8 and attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
 

@@ -100,8 +100,9 @@ class RedisBackend:
         name = self.prefix + "vs:" + partition
         try:
             pipe = self.client.pipeline(transaction=False)
+            # CAS: the server looks for the new element's neighbours on a thread, not its main loop.
             pipe.execute_command("VADD", name, "FP32", np.asarray(vector, dtype=np.float32).tobytes(), key,
-                                 "SETATTR", attributes)
+                                 "CAS", "SETATTR", attributes)
             if ttl is not None:
                 pipe.execute_command("EXPIRE", name, max(int(ttl) + 1, 1), "GT")
                 pipe.execute_command("EXPIRE", name, max(int(ttl) + 1, 1), "NX")

@@ -5,7 +5,8 @@ chunk (``"choices": []`` and a ``usage`` object) that costs ~80 µs, more than a
 tokentrace's work on a short stream, for a chunk the application never sees. So, when
 tokentrace injected ``stream_options.include_usage``, the stream's event source
 (``Stream._iter_events``, present from openai 1.x to 3.x) is wrapped: that one event is read
-with ``json.loads`` and handed to the accumulator, every other event passes through untouched.
+with ``json.loads`` and handed to the accumulator; every other event passes through, minus the
+``"usage":null`` that ``include_usage`` adds to it.
 Anything unexpected (an SDK without that method, an event we cannot read) leaves the SDK's own
 path in place, where the stream proxy drops the parsed chunk instead.
 """
@@ -50,11 +51,28 @@ def _usage_only(data: Any, take: Callable[[Any], Any]) -> bool:
 
 def _tap(events: Iterator[Any], take: Callable[[Any], Any]) -> Iterator[Any]:
     for sse in events:
-        if not _usage_only(getattr(sse, "data", None), take):
-            yield sse
+        data = getattr(sse, "data", None)
+        if not _usage_only(data, take):
+            yield _without_null_usage(sse, data)
 
 
 async def _atap(events: AsyncIterator[Any], take: Callable[[Any], Any]) -> AsyncIterator[Any]:
     async for sse in events:
-        if not _usage_only(getattr(sse, "data", None), take):
-            yield sse
+        data = getattr(sse, "data", None)
+        if not _usage_only(data, take):
+            yield _without_null_usage(sse, data)
+
+
+_NULL_USAGE = ',"usage":null'
+
+
+def _without_null_usage(sse: Any, data: Any) -> Any:
+    """The event without the ``"usage": null`` that ``include_usage`` adds to every other chunk.
+
+    The application gets the chunk it would have got without tokentrace's request (no ``usage``
+    among the fields set), and the SDK skips building that field. In JSON text the pattern cannot
+    occur inside a string (its quotes would be escaped).
+    """
+    if isinstance(data, str) and _NULL_USAGE in data and hasattr(sse, "_data"):
+        sse._data = data.replace(_NULL_USAGE, "", 1)
+    return sse
