@@ -33,8 +33,16 @@ test-oldest: $(OLD_VENV)/bin/python
 	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'openai==$(OLDEST_OPENAI)' 'anthropic==$(OLDEST_ANTHROPIC)' 'httpx<0.28'
 	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/guards tests/test_never_break.py tests/test_content_and_config.py tests/testing
 
-bench: setup
-	$(BIN)/python benchmarks/overhead.py
+# The overhead benchmark compares against pinned peer instrumentations: its own venv, never the test one.
+BENCH_VENV ?= .venv-bench
+
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+
+bench: $(BENCH_VENV)/bin/python
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[openai,anthropic]' -r benchmarks/requirements.txt
+	$(BENCH_VENV)/bin/python benchmarks/overhead.py --out benchmarks/RESULTS.md
 
 clean:
-	rm -rf $(VENV) $(OLD_VENV) .pytest_cache
+	rm -rf $(VENV) $(OLD_VENV) $(BENCH_VENV) .pytest_cache
