@@ -334,7 +334,7 @@ def _count_parsed_chunks(client, monkeypatch):
 
 
 def test_injected_usage_chunk_is_read_without_the_sdk_parsing_it(fake, instrumented, monkeypatch):
-    """The usage-only chunk tokentrace asked for never becomes an SDK model (it costs ~80 µs)."""
+    """The usage-only chunk tokentrace asked for never becomes an SDK model (~28 µs saved)."""
     fake.queue(FakeReply(text="one two three", input_tokens=8, output_tokens=3))
     client = fake.openai_client()
     parsed = _count_parsed_chunks(client, monkeypatch)

@@ -1,8 +1,8 @@
 """Take the usage-only chunk tokentrace asked an OpenAI chat stream for before the SDK parses it.
 
 The SDK turns every server-sent event into a pydantic ``ChatCompletionChunk``; for the usage
-chunk (``"choices": []`` and a ``usage`` object) that costs ~80 µs, more than all the rest of
-tokentrace's work on a short stream, for a chunk the application never sees. So, when
+chunk (``"choices": []`` and a ``usage`` object) that costs ~28 µs, where ``json.loads`` of the
+same event costs ~3 µs, for a chunk the application never sees. So, when
 tokentrace injected ``stream_options.include_usage``, the stream's event source
 (``Stream._iter_events``, present from openai 1.x to 3.x) is wrapped: that one event is read
 with ``json.loads`` and handed to the accumulator; every other event passes through, minus the
