@@ -6,7 +6,8 @@
 Rows:
 - hits end to end through the SDK (openai ``chat.completions.create`` over tokentrace's fake
   provider as an in-process transport) with N entries in memory: exact, and semantic with the
-  built-in hashing embedder; next to the same call uninstrumented and instrumented without cache;
+  built-in hashing embedder (and with MiniLM over fewer entries: its cost is the embedding);
+  next to the same call uninstrumented and instrumented without cache;
 - what a miss adds to a call: lookup + (embedding, search, verification) + store, exact and semantic;
 - memory per entry (tracemalloc over the fill), exact and semantic;
 - Redis: exact ``GET`` and semantic lookups (``VSIM`` + ``GET``) p50/p99 at each size, with 384-d
@@ -114,20 +115,32 @@ def memory_rows(args: argparse.Namespace) -> list[str]:
 
     memory = {}
     miss_cost = {}
-    for label, semantic in (("exact", False), ("semantic (hashing embedder)", True)):
-        options: dict[str, Any] = {"semantic": True, "embedder": HashingEmbedder()} if semantic else {}
-        cache = tokentrace.ResponseCache(tokentrace.MemoryBackend(max_entries=args.entries * 2, max_bytes=8 << 30),
+    configs: list[tuple[str, Any, int]] = [("exact", None, args.entries),
+                                           ("semantic (hashing embedder)", HashingEmbedder, args.entries)]
+    if args.minilm_entries:
+        from tokentrace.cache.embedders import MiniLMEmbedder
+
+        configs.append((f"semantic (MiniLM embedder, {args.minilm_entries:,} entries)", MiniLMEmbedder,
+                        args.minilm_entries))
+    for label, embedder, entries in configs:
+        semantic = embedder is not None
+        options: dict[str, Any] = {}
+        if semantic:
+            options = {"semantic": True, "embedder": embedder()}
+            options["embedder"].embed(["load the model before memory is counted"])
+        cache = tokentrace.ResponseCache(tokentrace.MemoryBackend(max_entries=entries * 2, max_bytes=8 << 30),
                                          ttl=None, scope="shared", **options)
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        fill(cache, args.entries)
-        memory[label] = (tracemalloc.get_traced_memory()[0] - before) / args.entries
+        fill(cache, entries)
+        memory[label] = (tracemalloc.get_traced_memory()[0] - before) / entries
         tracemalloc.stop()
         telemetry.exporter.clear()
         tokentrace.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider,
                               cache=cache)
-        ask = (lambda i: client.chat.completions.create(**body(paraphrase(i % args.entries)))) if semantic else plain
+        ask = (lambda i: client.chat.completions.create(**body(paraphrase(i % entries)))) if semantic else (
+            lambda i: client.chat.completions.create(**body(question(i % entries))))
         p50, p99 = timed_calls(ask, args.calls)
         results = [s.attributes.get("tokentrace.cache.result") for s in telemetry.exporter.get_finished_spans()]
         assert results and all(r == "hit" for r in results), f"{label}: hits expected, got {set(results)}"
@@ -224,6 +237,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--redis-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000])
     parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--minilm-entries", type=int, default=2000,
+                        help="entries for the MiniLM rows (its cost is the embedding, not the search); 0: skip")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     import openai
