@@ -271,3 +271,34 @@ def test_the_same_question_stored_twice_is_not_ambiguous(fake, semantic):
     ask(client, "Capital France big!", extra_headers={"X-Tokentrace-Cache": "refresh"})
     ask(client, "capital France")
     assert telemetry.spans()[-1].attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT
+
+
+class NumberBlindEmbedder(WordsEmbedder):
+    """Like a sentence embedding, blind to which number a question names: all numbers share one
+    dimension, so "city 5" and "city 50" embed alike."""
+
+    name = "test-number-blind/64"
+
+    def embed(self, texts):
+        return super().embed([re.sub(r"\d+", "number", text) for text in texts])
+
+
+@pytest.mark.parametrize("stored_first", ["5", "50"])
+def test_among_equally_near_questions_verification_picks_the_one_that_fits(fake, instrument, stored_first):
+    """Templated questions that differ in a number tie on similarity; the one whose number
+    matches is served, whichever is the nearest in the index's order."""
+    cache = ResponseCache(MemoryBackend(), semantic=True, embedder=NumberBlindEmbedder(), verifier=reject_numbers,
+                          threshold=0.5)
+    telemetry = instrument(cache=cache)
+    client = fake.openai_client()
+    other = "50" if stored_first == "5" else "5"
+    ids = {n: ask(client, f"population of city {n}").id for n in (stored_first, other)}
+    assert len(fake.requests) == 2 and ids["5"] != ids["50"]
+    served = ask(client, "Population of city 5, please")
+    assert len(fake.requests) == 2
+    span = telemetry.spans()[-1]
+    assert span.attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT
+    assert served.id == ids["5"] and span.attributes[sc.TT_CACHE_ORIGINAL_RESPONSE_ID] == ids["5"]
+    ask(client, "population of city 7")  # every tied candidate disagrees: a miss, and why
+    assert len(fake.requests) == 3
+    assert_rejected(telemetry, "number")

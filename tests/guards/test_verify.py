@@ -31,14 +31,24 @@ from tokentrace.cache._verify import CHECKS, features, verify
     ("Is PHP really bad, even with good frameworks?", "Is PHP really bad, even with bad frameworks?", "antonym"),
     # the same words in another order around a marker, numbers and stop words included
     ("My budget is from 10k to 13k.", "My budget is from 13k to 10k.", "direction"),
-    ("Are Allen's DLP modules better than Allen's classroom modules?",
-     "Are Allen's DLP Allen better than modules's classroom modules?", "direction"),
+    ("I changed it from 12345 to some other code.", "I changed it from some to 12345 other code.", "direction"),
     # one content word replaced by another that no list holds
     ("What makes you feel happy today?", "What makes you feel gloomy today?", "substitution"),
     ("Lisbon Security: how do I hide my friends list?", "Madrid Security: how do I hide my friends list?",
      "substitution"),
     ("Is it safe to jump-start an old car?", "Is it safe to jump-stop an old car?", "substitution"),
     ("what is the best app for new york taxis?", "what is the best app for los angeles taxis?", "substitution"),
+    # either side naming something the other does not; a vague number word against a word
+    ("Should I buy this?", "Should I buy Tesla?", "substitution"),
+    ("How many milliseconds are in a second?", "How many milliseconds are in an hour?", "substitution"),
+    ("What is the first step to learn Go?", "What is the final step to learn Go?", "substitution"),
+    ("When is the next full moon?", "When is the last full moon?", "substitution"),
+    # one letter apart, but another word
+    ("What is my ideal weight?", "What is my ideal height?", "substitution"),
+    ("How do I hire an employee?", "How do I fire an employee?", "substitution"),
+    # any script
+    ("Какая столица Франции?", "Какая столица Германии?", "entity"),
+    ("法国的首都是哪里？", "德国的首都是哪里？", "substitution"),
 ])
 def test_each_check_rejects_its_case(stored, query, check):
     """A one- or two-word edit that changes the answer is rejected by the right check."""
@@ -66,6 +76,13 @@ def test_each_check_rejects_its_case(stored, query, check):
     ("How do I recieve payments online?", "How do I receive payments online?"),
     ("What are the best books on statistics?", "What are the best book on statistics?"),
     ("How do I sort a list of three items?", "How do I sort a list of 3 items?"),
+    ("How do I log in to Gmail?", "How do I login to Gmail?"),
+    ("How do I set up a VPN?", "How do I setup a VPN?"),
+    ("I am new to Python, where do I start?", "I'm new to Python, where do I start?"),
+    ("How do processes work?", "How do process work?"),
+    # a phrase moved keeps each marker's object
+    ("What is the best laptop to buy in 2024?", "In 2024, what is the best laptop to buy?"),
+    ("How do I go from A to B by train?", "How do I go to B from A by train?"),
 ])
 def test_paraphrases_pass(stored, query):
     """Rewordings that keep numbers, polarity, direction and entities are accepted."""

@@ -158,6 +158,8 @@ def test_chat_stream_wire_format_with_include_usage(provider):
     payloads = [json.loads(e[len("data: "):]) for e in events[:-2]]
     assert all("usage" in p for p in payloads)
     assert all(p["usage"] is None for p in payloads[:-1])
+    # key order as the API sends it (recorded gpt-4o-mini streams): "usage" comes after "choices"
+    assert all(list(p)[-2:] == ["choices", "usage"] for p in payloads)
     assert payloads[-1]["choices"] == [] and payloads[-1]["usage"]["completion_tokens"] == 8
     no_usage = raw_post(provider, "/chat/completions", {**body, "stream_options": None})
     assert '"usage"' not in no_usage.text

@@ -106,10 +106,11 @@ class ResponseCache(Guard):
         embedder: turns questions into vectors (default :class:`HashingEmbedder`); see
             ``tokentrace.cache.embedders``.
         threshold: cosine similarity a candidate needs (default: the embedder's).
-        ambiguity_margin: when the second-nearest stored question (another text, also passing
-            verification) is within this similarity of the nearest, the match is ambiguous and
-            not served (default 0.02; 0 turns the rule off). Only the nearest stored question
-            is ever served: when verification rejects it, the lookup is a miss.
+        ambiguity_margin: the stored questions within this similarity of the nearest count as
+            equally near (default 0.02). Verification checks each; the one that passes is served,
+            and when two different ones pass the match is ambiguous and not served. Farther
+            candidates are never served. 0: only the nearest is considered (and served if it
+            passes).
         verifier: ``verify(query, candidate) -> None | name of the rejecting check``.
     """
 
@@ -213,42 +214,49 @@ class ResponseCache(Guard):
 
     def _semantic_lookup(self, request: GenAIRequest, state: _CallState,
                          attributes: dict[str, Any]) -> Optional[CacheEntry]:
-        """The nearest stored question of the same partition, if verification agrees and no
-        other stored question is about as near.
+        """The stored question that verification agrees with, among the nearest and those about
+        as near as it (within ``ambiguity_margin``), if it is the only one.
 
-        Only the nearest is ever served: a query whose nearest neighbour was rejected is most
-        often a near-miss of it, and serving a farther candidate instead served more near-misses
-        when measured on the near-miss file.
+        Farther candidates are never served: a query whose nearest neighbours were rejected is
+        most often a near-miss of them, and serving a farther candidate instead served more
+        near-misses when measured on the near-miss file. Within the margin, similarity does not
+        tell the candidates apart ("city number 5" / "city number 50" under a sentence
+        embedding), so verification does; two different agreeing questions are ambiguous.
         """
         semantic = state.semantic = self._semantic_of(request, state.scope)
         if semantic is None:
             return None
         question, partition, vector = semantic.question, semantic.partition, semantic.vector
         backend: Any = self.backend
-        nearest: Optional[tuple[CacheEntry, float]] = None
+        nearest: Optional[float] = None
+        rejection: Optional[str] = None
+        chosen: Optional[tuple[CacheEntry, float]] = None
         for candidate_key, similarity in backend.search(partition, vector, _SEARCH_K, self.threshold):
-            if nearest is not None and similarity < nearest[1] - self.ambiguity_margin:
+            if nearest is not None and (self.ambiguity_margin <= 0 or similarity < nearest - self.ambiguity_margin):
                 break
             entry = self._entry(backend.get(candidate_key), candidate_key)
             if entry is None or entry.question is None:
                 backend.remove_vector(partition, candidate_key)
                 continue
             if nearest is None:
-                rejected = self.verifier(question, entry.question)  # type: ignore[misc]
+                nearest = similarity
                 attributes[sc.TT_CACHE_SIMILARITY] = similarity
-                if rejected is not None:
-                    attributes[sc.TT_CACHE_REJECTED_BY] = rejected
-                    return None
-                nearest = (entry, similarity)
-                if self.ambiguity_margin <= 0:
-                    break
+            if chosen is not None and _same_text(entry.question, chosen[0].question):
                 continue
-            # A second stored question about as near: serve only if it is the same question.
-            if _same_text(entry.question, nearest[0].question) or self.verifier(question, entry.question) is not None:
+            rejected = self.verifier(question, entry.question)  # type: ignore[misc]
+            if rejected is not None:
+                rejection = rejection or rejected
                 continue
-            attributes[sc.TT_CACHE_REJECTED_BY] = AMBIGUOUS
+            if chosen is not None:  # a second, different stored question fits as well
+                attributes[sc.TT_CACHE_REJECTED_BY] = AMBIGUOUS
+                return None
+            chosen = (entry, similarity)
+        if chosen is None:
+            if rejection is not None:
+                attributes[sc.TT_CACHE_REJECTED_BY] = rejection
             return None
-        return nearest[0] if nearest is not None else None
+        attributes[sc.TT_CACHE_SIMILARITY] = chosen[1]
+        return chosen[0]
 
     def _skip_reason(self, request: GenAIRequest, control: CacheControl) -> Optional[str]:
         if control.skip:

@@ -146,7 +146,10 @@ class Call:
             if self._wants_response():
                 acc = _RecordingAccumulator(acc, self, is_async)
             if self.usage_injected and self.route.tap_usage_chunk is not None:
-                self.route.tap_usage_chunk(result, acc.add, is_async)
+                try:
+                    self.route.tap_usage_chunk(result, acc.add, is_async)
+                except Exception:  # the proxy still drops the usage chunk the SDK parses
+                    log_internal_error("reading the stream usage chunk")
             proxy_type = AsyncStreamProxy if is_async else SyncStreamProxy
             raw = getattr(result, "_raw_stream", None)
             if raw is not None and hasattr(raw, "response"):

@@ -73,6 +73,21 @@ def _without_null_usage(sse: Any, data: Any) -> Any:
     among the fields set), and the SDK skips building that field. In JSON text the pattern cannot
     occur inside a string (its quotes would be escaped).
     """
-    if isinstance(data, str) and _NULL_USAGE in data and hasattr(sse, "_data"):
-        sse._data = data.replace(_NULL_USAGE, "", 1)
+    if not isinstance(data, str):
+        return sse
+    at = data.rfind(_NULL_USAGE)
+    # Only the chunk's own (top-level, last) usage: nothing but a closing brace, or plain
+    # top-level fields such as "obfuscation", may follow it.
+    if at < 0 or not _only_flat_fields(data[at + len(_NULL_USAGE):]):
+        return sse
+    try:
+        sse._data = data[:at] + data[at + len(_NULL_USAGE):]
+    except Exception:  # an event type of another shape: left as it is
+        pass
     return sse
+
+
+def _only_flat_fields(tail: str) -> bool:
+    tail = tail.rstrip()
+    return tail == "}" or (tail.startswith(',"') and tail.endswith("}") and tail.count("}") == 1
+                           and "{" not in tail and "[" not in tail)

@@ -148,11 +148,12 @@ def _deltas(turn: Turn, ctx: Context) -> List[Tuple[Dict[str, Any], Optional[str
 
 def _chunks(head: Dict[str, Any], turn: Turn, n: int, ctx: Context, include_usage: bool) -> List[bytes]:
     base = {**head, "object": "chat.completion.chunk"}
-    if include_usage:
-        base["usage"] = None
+    # As the API sends them: with include_usage, every chunk ends with "usage":null after "choices".
+    tail = {"usage": None} if include_usage else {}
     steps = _deltas(turn, ctx)
     chunks = [
-        sse_data({**base, "choices": [{"index": i, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+        sse_data({**base, "choices": [{"index": i, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                  **tail})
         for delta, finish in steps
         for i in range(n)
     ]
