@@ -363,9 +363,10 @@ class ResponseCache(Guard):
             })
 
 
-_SEARCH_K = 3
-"""Neighbours fetched per lookup: the nearest, the runner-up for the ambiguity rule, and one
-spare for an entry that expired since it was indexed."""
+_SEARCH_K = 8
+"""Neighbours fetched per lookup: enough for the group of equally near candidates of templated
+questions (with MiniLM, "city number N" for 2,000 values of N: 3 found the right one for 67% of
+queries, 8 for all), and a spare for an entry that expired since it was indexed."""
 AMBIGUOUS = "ambiguous"
 """``tokentrace.cache.rejected_by`` when two different stored questions fit the query about equally."""
 

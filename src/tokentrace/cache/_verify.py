@@ -22,11 +22,13 @@ changes an answer; the first check that disagrees rejects it (its name goes on t
 ``entity``    the named things differ: capitalised words (not at a sentence start) and known
               country, city, language and company names in any case; spellings of one name
               ("Python"/"Pythonic") are one entity;
-``substitution`` the two are word for word the same except for one or two content words
-              replaced by others ("sad"/"happy", "Lisbon"/"Facebook"), unless those are
-              spellings of one word (a typo, colour/color, a plural). It catches what the word
-              lists above do not hold; its cost is the paraphrase that swaps one word for a
-              synonym ("learn"/"study"), which is then asked of the provider.
+``substitution`` the two are word for word the same except for one or two words replaced,
+              and a replaced word on either side matters ("sad"/"happy", "Lisbon"/"Facebook",
+              "this"/"Tesla"): not a stop word or connective, not a spelling of the other side's
+              word (a plural, "colour"/"color", a typo past the first letter, "log in"/"login"),
+              not a number of the same value. It catches what the word lists above do not hold;
+              its cost is the paraphrase that swaps one word for a synonym ("learn"/"study"),
+              which is then asked of the provider.
 
 Each check was measured on the paraphrase and near-miss files (benchmarks/CACHE_QUALITY.md: what
 it rejects of each), and the whole stage on a held-out near-miss file made with other words
