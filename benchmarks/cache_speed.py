@@ -38,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 MODEL = "gpt-4o-mini"
+from tokentrace.cache._guard import _SEARCH_K as SEARCH_K  # noqa: E402 - the neighbours a lookup asks for
 
 
 def question(i: int) -> str:
@@ -198,8 +199,8 @@ def redis_rows(args: argparse.Namespace) -> list[str]:
     server = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                "--appendonly", "no"], cwd=workdir, stdout=subprocess.DEVNULL)
     lines = ["## Redis 8.2 over loopback", "",
-             "Exact: one `GET`. Semantic: `VSIM` (top 3, as a lookup asks: the nearest, the runner-up for the "
-             "ambiguity rule, a spare; FILTER on expiry) + `GET` of the best candidate, "
+             f"Exact: one `GET`. Semantic: `VSIM` (top {SEARCH_K}, as a lookup asks: the nearest and those "
+             "about as near, for verification and the ambiguity rule; FILTER on expiry) + `GET` of the best candidate, "
              "384-d float32 vectors, one partition. ms per lookup (p50 / p99), 2000 lookups.", "",
              "| entries | exact p50 | exact p99 | semantic p50 | semantic p99 | fill s | server memory per entry |",
              "|---|---|---|---|---|---|---|"]
@@ -239,7 +240,7 @@ def redis_rows(args: argparse.Namespace) -> list[str]:
             exact = timed_calls(lambda i: backend.get(f"k{i % size}"), 2000)
 
             def semantic(i: int) -> Any:
-                found = backend.search("p", queries[i], 3, -1.0)
+                found = backend.search("p", queries[i], SEARCH_K, -1.0)
                 return backend.get(found[0][0]) if found else None
 
             sem = timed_calls(semantic, 2000)

@@ -87,8 +87,8 @@ TOKENTRACE_CACHE_THRESHOLD = "TOKENTRACE_CACHE_THRESHOLD"
 """Cosine similarity a semantic candidate needs; default: the embedder's own."""
 
 TOKENTRACE_CACHE_AMBIGUITY_MARGIN = "TOKENTRACE_CACHE_AMBIGUITY_MARGIN"
-"""A semantic match is not served when another stored question is within this similarity of the
-nearest (default 0.02; 0 = off)."""
+"""Stored questions within this similarity of the nearest are verified too: the one that passes is
+served, two different passing ones are ambiguous and not (default 0.02; 0 = the nearest only)."""
 
 TOKENTRACE_CHUNK_METRICS = "TOKENTRACE_CHUNK_METRICS"
 """``true`` (default) or ``false``: record ``gen_ai.client.operation.time_per_output_chunk``
