@@ -186,7 +186,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def redis_rows(args: argparse.Namespace) -> list[str]:
+def redis_rows(args: argparse.Namespace, progress: Callable[[list[str]], None] = lambda lines: None) -> list[str]:
     import redis
 
     from tokentrace import RedisBackend
@@ -246,6 +246,7 @@ def redis_rows(args: argparse.Namespace) -> list[str]:
             sem = timed_calls(semantic, 2000)
             lines.append(f"| {size:,} | {ms(exact[0])} | {ms(exact[1])} | {ms(sem[0])} | {ms(sem[1])} | "
                          f"{fill_seconds:.0f} | {per_entry:,.0f} B |")
+            progress(lines)
     finally:
         server.terminate()
         server.wait(10)
@@ -258,6 +259,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--redis-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000])
     parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true", help="only the Redis rows (e.g. a long 1M run)")
     parser.add_argument("--minilm-entries", type=int, default=2000,
                         help="entries for the MiniLM rows (its cost is the embedding, not the search); 0: skip")
     parser.add_argument("--out", default="")
@@ -268,13 +270,17 @@ def main() -> None:
               f"Command: `python benchmarks/cache_speed.py {' '.join(sys.argv[1:])}`; "
               f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"openai {openai.__version__}, numpy {np.__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
-    lines = header + memory_rows(args)
+    lines = header + ([] if args.skip_memory else memory_rows(args))
+
+    def write(extra: list[str]) -> None:  # after each part, so a long run keeps what it measured
+        if args.out:
+            Path(args.out).write_text("\n".join(lines + extra) + "\n")
+
+    write([])
     if not args.skip_redis:
-        lines += [""] + redis_rows(args)
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+        lines += [""] + redis_rows(args, lambda rows: write([""] + rows))
+    write([])
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
