@@ -37,8 +37,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tokentrace.cache._guard import _SEARCH_K as SEARCH_K  # the neighbours a lookup asks for
+
 MODEL = "gpt-4o-mini"
-from tokentrace.cache._guard import _SEARCH_K as SEARCH_K  # noqa: E402 - the neighbours a lookup asks for
 
 
 def question(i: int) -> str:
@@ -76,17 +77,24 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2], ordered[min(int(len(ordered) * 0.99), len(ordered) - 1)]
 
 
-def timed_hits(call: Callable[[int], Any], count: int, telemetry: Any) -> tuple[float, float, float]:
-    """p50 and p99 of the calls the cache answered, and the share it answered."""
+def _samples(call: Callable[[int], Any], count: int) -> list[float]:
+    """Seconds per call of ``count`` calls, after up to 50 warm-up calls."""
     for i in range(min(50, count)):
         call(i)
-    telemetry.exporter.clear()
     samples = []
     for i in range(count):
         started = time.perf_counter()
         call(i)
         samples.append(time.perf_counter() - started)
+    return samples
+
+
+def timed_hits(call: Callable[[int], Any], count: int, telemetry: Any) -> tuple[float, float, float]:
+    """p50 and p99 of the calls the cache answered, and the share it answered."""
+    telemetry.exporter.clear()
+    samples = _samples(call, count)
     results = [s.attributes.get("tokentrace.cache.result") for s in telemetry.exporter.get_finished_spans()]
+    results = results[len(results) - count:]  # the warm-up calls' spans come first
     assert len(results) == count, f"one span per call expected, got {len(results)} for {count}"
     hits = [t for t, r in zip(samples, results) if r == "hit"]
     assert hits, f"no hits: {set(results)}"
@@ -95,14 +103,7 @@ def timed_hits(call: Callable[[int], Any], count: int, telemetry: Any) -> tuple[
 
 
 def timed_calls(call: Callable[[int], Any], count: int) -> tuple[float, float]:
-    for i in range(min(50, count)):
-        call(i)
-    samples = []
-    for i in range(count):
-        started = time.perf_counter()
-        call(i)
-        samples.append(time.perf_counter() - started)
-    return percentiles(samples)
+    return percentiles(_samples(call, count))
 
 
 def ms(value: float) -> str:

@@ -378,7 +378,7 @@ def test_usage_tap_leaves_every_other_event_to_the_sdk():
 
 def test_null_usage_is_stripped_only_where_it_is_the_chunks_own():
     """`,"usage":null` goes only when it is the chunk's top-level field (the last, flat tail)."""
-    from tokentrace.instrumentation._openai_usage_tap import _without_null_usage
+    from tokentrace.instrumentation._openai_usage_tap import _drop_null_usage
 
     class Event:
         def __init__(self, data):
@@ -387,6 +387,11 @@ def test_null_usage_is_stripped_only_where_it_is_the_chunks_own():
     plain = '{"id":"c","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}'
     tail = '{"id":"c","choices":[],"usage":null,"obfuscation":"abc"}'
     nested = '{"id":"c","choices":[{"delta":{"x":1},"usage":null}],"other":{"a":1}}'
-    assert _without_null_usage(Event(plain), plain)._data == plain.replace(',"usage":null', "")
-    assert _without_null_usage(Event(tail), tail)._data == '{"id":"c","choices":[],"obfuscation":"abc"}'
-    assert _without_null_usage(Event(nested), nested)._data == nested
+    def stripped(data):
+        event = Event(data)
+        _drop_null_usage(event, data)
+        return event._data
+
+    assert stripped(plain) == plain.replace(',"usage":null', "")
+    assert stripped(tail) == '{"id":"c","choices":[],"obfuscation":"abc"}'
+    assert stripped(nested) == nested

@@ -261,9 +261,11 @@ def _direction_reversed(q: Features, c: Features) -> bool:
     # The markers' objects exchanged, whatever words they are ("from 13k to 10k" / "from 10k to
     # 13k", "from some to 12345" / "from 12345 to some"); moving a whole phrase ("to B from A")
     # keeps each marker's object.
-    return (q.marker_objects != c.marker_objects and Counter(m for m, _ in q.marker_objects) == Counter(
-        m for m, _ in c.marker_objects) and Counter(o for _, o in q.marker_objects) == Counter(
-        o for _, o in c.marker_objects))
+    if q.marker_objects == c.marker_objects:
+        return False
+    q_markers, q_objects = zip(*q.marker_objects) if q.marker_objects else ((), ())
+    c_markers, c_objects = zip(*c.marker_objects) if c.marker_objects else ((), ())
+    return Counter(q_markers) == Counter(c_markers) and Counter(q_objects) == Counter(c_objects)
 
 
 def _entities_differ(q: Features, c: Features) -> bool:

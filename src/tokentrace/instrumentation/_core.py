@@ -45,7 +45,7 @@ class Route:
     """Returns a body asking for stream usage, or None when the body already does."""
     api: str = ""
     """The API's name for guards (``openai.chat``, ``anthropic.messages``, ...)."""
-    tap_usage_chunk: Optional[Callable[[Any, Callable[[Any], Any], bool], bool]] = None
+    tap_usage_chunk: Optional[Callable[[Any, Callable[[Any], Any], bool], None]] = None
     """Hands the injected usage chunk of a fresh SDK stream to a callback before the SDK parses it."""
 
 
@@ -224,7 +224,7 @@ class _RecordingAccumulator:
             self._delivered = True
             chunks, api = self._chunks, self._call.route.api
             self._chunks = []
-            self._call.deliver(lambda: fold_stream(api, [c if isinstance(c, dict) else response_body(c) for c in chunks]), self._is_async)
+            self._call.deliver(lambda: fold_stream(api, [response_body(c) for c in chunks]), self._is_async)
         return result
 
 

@@ -22,13 +22,12 @@ from .._errors import log_internal_error
 _EMPTY_CHOICES = ('"choices":[]', '"choices": []')
 
 
-def tap_usage_chunk(stream: Any, take: Callable[[Any], Any], is_async: bool) -> bool:
-    """Route ``stream``'s usage-only event to ``take`` (a dict); False when it cannot."""
+def tap_usage_chunk(stream: Any, take: Callable[[Any], Any], is_async: bool) -> None:
+    """Route ``stream``'s usage-only event to ``take`` (a dict); left as it is when it cannot."""
     events = getattr(stream, "_iter_events", None)
     if events is None or not callable(events) or not hasattr(stream, "_iterator"):
-        return False
+        return
     stream._iter_events = (lambda: _atap(events(), take)) if is_async else (lambda: _tap(events(), take))
-    return True
 
 
 def _usage_only(data: Any, take: Callable[[Any], Any]) -> bool:
@@ -51,22 +50,30 @@ def _usage_only(data: Any, take: Callable[[Any], Any]) -> bool:
 
 def _tap(events: Iterator[Any], take: Callable[[Any], Any]) -> Iterator[Any]:
     for sse in events:
-        data = getattr(sse, "data", None)
-        if not _usage_only(data, take):
-            yield _without_null_usage(sse, data)
+        if _passes(sse, take):
+            yield sse
 
 
 async def _atap(events: AsyncIterator[Any], take: Callable[[Any], Any]) -> AsyncIterator[Any]:
     async for sse in events:
-        data = getattr(sse, "data", None)
-        if not _usage_only(data, take):
-            yield _without_null_usage(sse, data)
+        if _passes(sse, take):
+            yield sse
+
+
+def _passes(sse: Any, take: Callable[[Any], Any]) -> bool:
+    """The step both twins share: False for the usage-only event (``take`` has it), else the
+    event goes on, without its ``"usage":null``."""
+    data = getattr(sse, "data", None)
+    if _usage_only(data, take):
+        return False
+    _drop_null_usage(sse, data)
+    return True
 
 
 _NULL_USAGE = ',"usage":null'
 
 
-def _without_null_usage(sse: Any, data: Any) -> Any:
+def _drop_null_usage(sse: Any, data: Any) -> None:
     """The event without the ``"usage": null`` that ``include_usage`` adds to every other chunk.
 
     The application gets the chunk it would have got without tokentrace's request (no ``usage``
@@ -74,17 +81,16 @@ def _without_null_usage(sse: Any, data: Any) -> Any:
     occur inside a string (its quotes would be escaped).
     """
     if not isinstance(data, str):
-        return sse
+        return
     at = data.rfind(_NULL_USAGE)
     # Only the chunk's own (top-level, last) usage: nothing but a closing brace, or plain
     # top-level fields such as "obfuscation", may follow it.
     if at < 0 or not _only_flat_fields(data[at + len(_NULL_USAGE):]):
-        return sse
+        return
     try:
         sse._data = data[:at] + data[at + len(_NULL_USAGE):]
-    except Exception:  # an event type of another shape: left as it is
+    except Exception:  # noqa: S110 - an event type of another shape: left as it is
         pass
-    return sse
 
 
 def _only_flat_fields(tail: str) -> bool:

@@ -69,7 +69,10 @@ async def aserve(client: Any, args: tuple, kwargs: Mapping[str, Any], api: str, 
 
 
 def response_body(obj: Any) -> dict[str, Any]:
-    """The JSON body a parsed SDK object was built from (keys as received, SDK additions dropped)."""
+    """The JSON body a parsed SDK object was built from (keys as received, SDK additions dropped);
+    a body that never became an SDK object (a dict) is returned as it is."""
+    if isinstance(obj, dict):
+        return obj
     dump = getattr(obj, "model_dump", None)
     if dump is not None:
         data = dump(mode="json", exclude_unset=True, by_alias=True, warnings=False)
