@@ -36,6 +36,16 @@ def test_get_returns_what_set_stored(backend):
     assert backend.get("missing") is None
 
 
+def test_get_many_reads_several_keys_at_once(backend):
+    """get_many answers in the order asked, None for misses and expired entries."""
+    backend.set("a", b"1", ttl=60)
+    backend.set("b", b"2", ttl=60)
+    backend.set("gone", b"3", ttl=0.2)
+    time.sleep(0.3)
+    assert backend.get_many(["b", "missing", "a", "gone"]) == [b"2", None, b"1", None]
+    assert backend.get_many([]) == []
+
+
 def test_set_replaces(backend):
     """Storing a key again replaces its value."""
     backend.set("k", b"one", ttl=60)

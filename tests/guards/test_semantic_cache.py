@@ -302,3 +302,79 @@ def test_among_equally_near_questions_verification_picks_the_one_that_fits(fake,
     ask(client, "population of city 7")  # every tied candidate disagrees: a miss, and why
     assert len(fake.requests) == 3
     assert_rejected(telemetry, "number")
+
+
+class CountingBackend(MemoryBackend):
+    """A memory backend that records how the cache reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[tuple[str, tuple[str, ...]]] = []
+
+    def get(self, key):
+        self.reads.append(("get", (key,)))
+        return super().get(key)
+
+    def get_many(self, keys):
+        self.reads.append(("get_many", tuple(keys)))
+        return super().get_many(keys)
+
+
+def test_equally_near_candidates_are_read_in_one_round_trip(fake, instrument):
+    """The tie group is fetched with one get_many (one MGET over Redis), not a read per candidate."""
+    backend = CountingBackend()
+    telemetry = instrument(cache=ResponseCache(backend, semantic=True, embedder=NumberBlindEmbedder(),
+                                               verifier=reject_numbers, threshold=0.5))
+    client = fake.openai_client()
+    for n in (5, 50, 500):
+        ask(client, f"population of city {n}")
+    backend.reads.clear()
+    ask(client, "Population of city 500, please")
+    assert telemetry.spans()[-1].attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT
+    candidate_reads = [read for read in backend.reads if read[0] == "get_many"]
+    assert len(candidate_reads) == 1 and len(candidate_reads[0][1]) == 3
+    assert [read for read in backend.reads if read[0] == "get"] == [backend.reads[0]]  # the exact lookup only
+
+
+class ProtocolOnlyBackend:
+    """An application's own backend with the CacheBackend protocol and vector search, no get_many."""
+
+    blocking = False
+
+    def __init__(self) -> None:
+        self.inner = MemoryBackend()
+
+    def get(self, key):
+        return self.inner.get(key)
+
+    def set(self, key, value, ttl):
+        self.inner.set(key, value, ttl)
+
+    def delete(self, key):
+        self.inner.delete(key)
+
+    def clear(self):
+        self.inner.clear()
+
+    def close(self):
+        self.inner.close()
+
+    def add_vector(self, partition, key, vector, ttl):
+        self.inner.add_vector(partition, key, vector, ttl)
+
+    def search(self, partition, vector, count, min_similarity):
+        return self.inner.search(partition, vector, count, min_similarity)
+
+    def remove_vector(self, partition, key):
+        self.inner.remove_vector(partition, key)
+
+
+def test_a_backend_without_get_many_still_serves_tie_groups(fake, instrument):
+    telemetry = instrument(cache=ResponseCache(ProtocolOnlyBackend(), semantic=True, embedder=NumberBlindEmbedder(),
+                                               verifier=reject_numbers, threshold=0.5))
+    client = fake.openai_client()
+    for n in (5, 50):
+        ask(client, f"population of city {n}")
+    ask(client, "Population of city 50, please")
+    assert len(fake.requests) == 2
+    assert telemetry.spans()[-1].attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT

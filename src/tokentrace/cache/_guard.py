@@ -25,7 +25,12 @@ _CACHEABLE_APIS = frozenset({OPENAI_CHAT, OPENAI_RESPONSES, OPENAI_EMBEDDINGS, A
 
 
 class CacheBackend(Protocol):
-    """Where entries live. ``blocking`` backends do I/O and are called off the event loop."""
+    """Where entries live. ``blocking`` backends do I/O and are called off the event loop.
+
+    Optional: ``get_many(keys) -> list[Optional[bytes]]`` (one round trip for the candidates of
+    a semantic lookup; without it they are read one by one), and for semantic caching
+    ``add_vector``, ``search`` and ``remove_vector`` as :class:`MemoryBackend` has them.
+    """
 
     blocking: bool
 
@@ -231,10 +236,16 @@ class ResponseCache(Guard):
         nearest: Optional[float] = None
         rejection: Optional[str] = None
         chosen: Optional[tuple[CacheEntry, float]] = None
-        for candidate_key, similarity in backend.search(partition, vector, _SEARCH_K, self.threshold):
+        found = backend.search(partition, vector, _SEARCH_K, self.threshold)
+        fetched: dict[str, Optional[bytes]] = {}
+        for index, (candidate_key, similarity) in enumerate(found):
             if nearest is not None and (self.ambiguity_margin <= 0 or similarity < nearest - self.ambiguity_margin):
                 break
-            entry = self._entry(backend.get(candidate_key), candidate_key)
+            if candidate_key not in fetched:  # the candidates about as near as this one, in one round trip
+                floor = (similarity if nearest is None else nearest) - self.ambiguity_margin
+                group = [key for key, near in found[index:] if near >= floor]
+                fetched.update(zip(group, self._get_many(group)))
+            entry = self._entry(fetched[candidate_key], candidate_key)
             if entry is None or entry.question is None:
                 backend.remove_vector(partition, candidate_key)
                 continue
@@ -257,6 +268,12 @@ class ResponseCache(Guard):
             return None
         attributes[sc.TT_CACHE_SIMILARITY] = chosen[1]
         return chosen[0]
+
+    def _get_many(self, keys: list[str]) -> list[Optional[bytes]]:
+        get_many = getattr(self.backend, "get_many", None)
+        if get_many is None:  # a backend of the application's own with only the CacheBackend protocol
+            return [self.backend.get(key) for key in keys]
+        return list(get_many(keys))
 
     def _skip_reason(self, request: GenAIRequest, control: CacheControl) -> Optional[str]:
         if control.skip:

@@ -150,15 +150,23 @@ class MemoryBackend:
 
     def get(self, key: str) -> Optional[bytes]:
         with self._lock:
-            item = self._entries.get(key)
-            if item is None:
-                return None
-            expires, value = item
-            if expires is not None and expires <= self._clock():
-                self._drop(key)
-                return None
-            self._entries.move_to_end(key)
-            return value
+            return self._get(key, self._clock())
+
+    def get_many(self, keys: list[str]) -> list[Optional[bytes]]:
+        with self._lock:
+            now = self._clock()
+            return [self._get(key, now) for key in keys]
+
+    def _get(self, key: str, now: float) -> Optional[bytes]:
+        item = self._entries.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires is not None and expires <= now:
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return value
 
     def set(self, key: str, value: bytes, ttl: Optional[float]) -> None:
         if len(value) > self.max_bytes:

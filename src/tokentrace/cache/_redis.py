@@ -66,6 +66,18 @@ class RedisBackend:
         self._recovered()
         return value
 
+    def get_many(self, keys: list[str]) -> list[Optional[bytes]]:
+        """Values of ``keys`` in one round trip (``MGET``); misses are None."""
+        if self._is_down() or not keys:
+            return [None] * len(keys)
+        try:
+            values = self.client.mget([self.prefix + key for key in keys])
+        except Exception as exc:
+            self._failed(exc)
+            return [None] * len(keys)
+        self._recovered()
+        return list(values)
+
     def set(self, key: str, value: bytes, ttl: Optional[float]) -> None:
         if self._is_down():
             return
