@@ -92,6 +92,7 @@ class Telemetry:
         self.cost_unknown: Totals = counters[sc.METRIC_COST_UNKNOWN]
         self.cost_saved: Totals = counters[sc.METRIC_COST_SAVED]
         self.tokens_saved: Totals = counters[sc.METRIC_CACHE_TOKENS_SAVED]
+        self.prompt_cache_tokens: Totals = counters[sc.METRIC_PROMPT_CACHE_TOKENS]
         self.chunk_metrics = _chunk_metrics(settings)
         """Record ``gen_ai.client.operation.time_per_output_chunk`` (one point per chunk)."""
         self._warned_models: set[str] = set()
@@ -129,16 +130,17 @@ class Telemetry:
 
 # --- counters summed locally ----------------------------------------------------------------
 
-_OVERFLOW_KEY: tuple[tuple[str, Any], ...] = (("otel.metric.overflow", True),)
+_OVERFLOW_KEY: tuple[tuple[str, Any], ...] = ((sc.METRIC_OVERFLOW, True),)
 TOTALS_LIMIT = 2000
 """Attribute sets kept per counter (the SDK's default cardinality limit); further sets are summed
 into one ``otel.metric.overflow=true`` set, as the SDK itself does."""
 
 _COUNTERS = (
     (sc.METRIC_COST, "USD", "Cost of GenAI calls in US dollars."),
-    (sc.METRIC_COST_UNKNOWN, "{call}", "GenAI calls whose model has no known price."),
+    (sc.METRIC_COST_UNKNOWN, "{call}", "GenAI calls whose cost is unknown: no price for the model, or no usage."),
     (sc.METRIC_COST_SAVED, "USD", "Cost of GenAI calls avoided (served by the cache)."),
     (sc.METRIC_CACHE_TOKENS_SAVED, "{token}", "Tokens not spent because the cache answered."),
+    (sc.METRIC_PROMPT_CACHE_TOKENS, "{token}", "Input tokens read from or written to the provider's prompt cache."),
 )
 
 
@@ -311,7 +313,7 @@ class Invocation:
             if self.telemetry.settings.capture_content.enabled and result.output_messages is not None:
                 self._capture_output(result)
         self._record_metrics(usage, duration, metric_attrs)
-        self._record_cost(cost, metric_attrs)
+        self._record_cost(cost, metric_attrs, usage)
         span.end()
 
     def _finish_cached(self, result: GenAIResult, stream_end: Optional[str], duration: float,
@@ -362,13 +364,14 @@ class Invocation:
             attributes = self._response_attributes(partial, sc.STREAM_END_ERROR) if partial is not None else {}
             if cost is not None and partial is not None and partial.usage is not None:
                 _add_cost_attributes(attributes, cost)
+                attributes[sc.TT_USAGE_SOURCE] = sc.USAGE_ESTIMATED if estimated else sc.USAGE_REPORTED
             attributes[sc.ERROR_TYPE] = kind
             span.set_attributes(attributes)
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{kind}: {exc}"[:512]))
         self._record_metrics(partial.usage if partial else None, duration, {**metric_attrs, sc.ERROR_TYPE: kind})
         if cost is not None and partial is not None and partial.usage is not None:
-            self._record_cost(cost, metric_attrs)
+            self._record_cost(cost, metric_attrs, partial.usage)
         span.end()
 
     # --- internals ---------------------------------------------------------------------
@@ -427,12 +430,21 @@ class Invocation:
         filled = estimate_missing_usage(self.request, usage, result.output_text, result.response_model)
         return (filled, True) if filled is not None else (usage, False)
 
-    def _record_cost(self, cost: Cost, attrs: dict[str, Any]) -> None:
+    def _record_cost(self, cost: Cost, attrs: dict[str, Any], usage: Optional[Usage]) -> None:
+        telemetry = self.telemetry
         if cost.total is not None:
             if cost.total:
-                self.telemetry.cost.add(cost.total, attrs, (sc.TT_COST_STATUS, cost.status))
+                telemetry.cost.add(cost.total, attrs, (sc.TT_COST_STATUS, cost.status))
         else:
-            self.telemetry.cost_unknown.add(1, attrs)
+            reason = sc.COST_UNKNOWN_NO_USAGE if usage is None else sc.COST_UNKNOWN_NO_PRICE
+            telemetry.cost_unknown.add(1, attrs, (sc.TT_COST_UNKNOWN_REASON, reason))
+        if usage is not None:
+            if usage.cache_read_input_tokens:
+                telemetry.prompt_cache_tokens.add(usage.cache_read_input_tokens, attrs,
+                                                  (sc.TT_PROMPT_CACHE_OPERATION, sc.PROMPT_CACHE_READ))
+            if usage.cache_creation_input_tokens:
+                telemetry.prompt_cache_tokens.add(usage.cache_creation_input_tokens, attrs,
+                                                  (sc.TT_PROMPT_CACHE_OPERATION, sc.PROMPT_CACHE_WRITE))
 
     def _capture_input(self) -> None:
         content = self.request.content() if self.request.content is not None else {}

@@ -447,6 +447,8 @@ def test_hit_costs_nothing_and_records_what_it_saved(fake, cached):
     assert saved_tokens == {"input": 1000, "output": 500}
     lookups = {p.attributes[sc.TT_CACHE_RESULT]: p.value for p in metrics[sc.METRIC_CACHE_LOOKUPS]}
     assert lookups == {"miss": 1, "hit": 1}
+    assert {p.attributes[sc.GEN_AI_REQUEST_MODEL] for p in metrics[sc.METRIC_CACHE_LOOKUPS]} == {miss.attributes[
+        sc.GEN_AI_REQUEST_MODEL]}  # lookups can be filtered by model
     assert sum(p.count for p in metrics[sc.METRIC_CACHE_LOOKUP_DURATION]) == 2
     # provider token usage counts only the call that was sent
     usage = [p for p in metrics[sc.METRIC_TOKEN_USAGE] if p.attributes[sc.GEN_AI_TOKEN_TYPE] == "input"]

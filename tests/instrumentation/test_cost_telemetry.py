@@ -8,7 +8,7 @@ import pytest
 
 import tokentrace
 from tokentrace import semconv as sc
-from tokentrace.testing import FakeReply
+from tokentrace.testing import FakeDisconnect, FakeReply
 
 M = 1e-6
 USER = [{"role": "user", "content": "hello there"}]
@@ -78,3 +78,53 @@ def test_unknown_model_is_unknown_and_warned_once(fake, instrumented, caplog):
     assert sc.METRIC_COST not in metrics
     (unknown,) = metrics[sc.METRIC_COST_UNKNOWN]
     assert unknown.value == 3
+
+
+def test_stream_without_usage_is_costed_from_an_estimate(fake, instrument):
+    """No include_usage (tokentrace told not to ask): tokens are counted locally and the cost is
+    marked estimated, priced from those counts, never 0 and never 'reported'."""
+    telemetry = instrument(openai_stream_usage=False)
+    fake.queue(FakeReply(text="alpha beta gamma", input_tokens=999, output_tokens=999))
+    list(fake.openai_client().chat.completions.create(model="test-gpt", messages=USER, stream=True))
+    attrs = telemetry.span().attributes
+    assert attrs[sc.TT_COST_STATUS] == "estimated" and attrs[sc.TT_USAGE_SOURCE] == "estimated"
+    inputs, outputs = attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS]
+    assert inputs == tokentrace.estimate(model="test-gpt", messages=USER).input_tokens
+    assert 0 < outputs < 999  # counted from the text received, not the fake's report
+    assert attrs[sc.TT_COST_TOTAL] == pytest.approx((inputs * 2.0 + outputs * 8.0) * M)
+    (point,) = telemetry.metrics()[sc.METRIC_COST]
+    assert point.attributes[sc.TT_COST_STATUS] == "estimated"
+
+
+def test_stream_cut_short_is_costed_from_what_arrived(fake, instrumented):
+    """A stream broken mid-way: an error span that still carries the estimated cost of what was sent."""
+    fake.queue(FakeDisconnect(after_chunks=3, reply=FakeReply(text="one two three four five six")))
+    with pytest.raises(Exception):
+        list(fake.openai_client(max_retries=0).chat.completions.create(model="test-gpt", messages=USER, stream=True))
+    attrs = instrumented.span().attributes
+    assert sc.ERROR_TYPE in attrs
+    assert attrs[sc.TT_COST_STATUS] == "estimated" and attrs[sc.TT_USAGE_SOURCE] == "estimated"
+    assert attrs[sc.TT_COST_TOTAL] > 0
+
+
+def test_unknown_cost_says_why(fake, instrument):
+    """unknown_calls tells a missing price from missing usage."""
+    telemetry = instrument(openai_stream_usage=False, estimate_missing_usage=False)
+    client = fake.openai_client()
+    client.chat.completions.create(model="model-nobody-prices", messages=USER)
+    list(client.chat.completions.create(model="test-gpt", messages=USER, stream=True))
+    reasons = {p.attributes[sc.GEN_AI_REQUEST_MODEL]: p.attributes[sc.TT_COST_UNKNOWN_REASON]
+               for p in telemetry.metrics()[sc.METRIC_COST_UNKNOWN]}
+    assert reasons == {"model-nobody-prices": "no_price", "test-gpt": "no_usage"}
+
+
+def test_prompt_cache_tokens_are_counted_by_operation(fake, instrumented):
+    """Cache reads and writes of the provider's prompt cache get their own counter (the token
+    histogram has only input and output)."""
+    fake.queue(FakeReply(text="ok", input_tokens=10, output_tokens=2, cached_tokens=100, cache_creation_tokens=50))
+    fake.anthropic_client().messages.create(model="test-claude", max_tokens=64, messages=USER)
+    fake.queue(FakeReply(text="hi", input_tokens=1000, output_tokens=5, cached_tokens=400))
+    fake.openai_client().chat.completions.create(model="test-gpt", messages=USER)
+    counted = {(p.attributes[sc.GEN_AI_PROVIDER_NAME], p.attributes[sc.TT_PROMPT_CACHE_OPERATION]): p.value
+               for p in instrumented.metrics()[sc.METRIC_PROMPT_CACHE_TOKENS]}
+    assert counted == {("anthropic", "read"): 100, ("anthropic", "write"): 50, ("openai", "read"): 400}

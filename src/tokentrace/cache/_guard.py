@@ -367,17 +367,23 @@ class ResponseCache(Guard):
     def _record_lookup(self, request: GenAIRequest, result: str, lookup: str, seconds: float) -> None:
         self._count(request, result, lookup)
         if self._latency is not None:
-            self._latency.record(seconds, {sc.GEN_AI_PROVIDER_NAME: request.provider, sc.TT_CACHE_LOOKUP: lookup,
-                                           sc.TT_CACHE_BACKEND: type(self.backend).__name__})
+            attributes = {sc.GEN_AI_PROVIDER_NAME: request.provider, sc.TT_CACHE_LOOKUP: lookup,
+                          sc.TT_CACHE_BACKEND: type(self.backend).__name__}
+            if request.model:
+                attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
+            self._latency.record(seconds, attributes)
 
     def _count(self, request: GenAIRequest, result: str, lookup: str = sc.CACHE_LOOKUP_EXACT) -> None:
         if self._lookups is not None:
-            self._lookups.add(1, {
+            attributes = {
                 sc.GEN_AI_PROVIDER_NAME: request.provider,
                 sc.GEN_AI_OPERATION_NAME: request.operation,
                 sc.TT_CACHE_RESULT: result,
                 sc.TT_CACHE_LOOKUP: lookup,
-            })
+            }
+            if request.model:
+                attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
+            self._lookups.add(1, attributes)
 
 
 _SEARCH_K = 8
