@@ -72,3 +72,30 @@ def test_disabled_instrumentations_turn_one_off(tmp_path):
     spans = _run(tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="tokentrace_openai")
     providers = {s["attributes"].get("gen_ai.provider.name") for s in spans}
     assert "openai" not in providers and "anthropic" in providers
+
+
+def test_each_instrumentor_checks_its_own_sdk_version_under_the_launcher(monkeypatch):
+    """The launcher checks a distribution's extras and then skips the instrumentor's own check;
+    with two SDKs in one distribution, each instrumentor still refuses an SDK it does not support
+    (raising the conflict the launcher logs and skips), leaving the SDK unpatched."""
+    import openai
+    from opentelemetry.instrumentation.dependencies import DependencyConflictError
+    from opentelemetry.instrumentation.distro import BaseDistro
+
+    from tokentrace.instrumentation.openai import OpenAIInstrumentor
+
+    class Distro(BaseDistro):
+        def _configure(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(OpenAIInstrumentor, "instruments", ("openai >= 999",))
+    (entry_point,) = [ep for ep in entry_points(group="opentelemetry_instrumentor") if ep.name == "tokentrace_openai"]
+    original = openai._base_client.SyncAPIClient.request
+    try:
+        Distro().load_instrumentor(entry_point, skip_dep_check=True)
+    except DependencyConflictError as error:
+        assert "openai >= 999" in str(error.conflict)
+    else:
+        raise AssertionError("an unsupported openai version was instrumented")
+    assert openai._base_client.SyncAPIClient.request is original
+    assert not OpenAIInstrumentor().is_instrumented_by_opentelemetry

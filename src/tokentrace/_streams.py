@@ -171,7 +171,9 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
 
     ``.headers``, ``.http_response``, ``parse(to=...)`` and everything else pass through. When
     the application reads the body without ``parse()``, the call ends at ``close()`` or when
-    the object is dropped, with what HTTP told.
+    the object is dropped, with what HTTP told. Once ``parse()`` returned, what it returned owns
+    the end: dropping this object (``...with_raw_response.create(stream=True).parse()`` in one
+    expression drops it at once) leaves a parsed stream running; ``close()`` ends it as closed.
     """
 
     def __init__(self, wrapped: Any, on_parsed: Callable[[Any], Any], on_end: Callable[[], None]) -> None:
@@ -204,10 +206,19 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             return self.__wrapped__.close()
         finally:
-            self._self_on_end()
+            self._self_end(sc.STREAM_END_CLOSED)
 
     def __del__(self) -> None:
         try:
-            self._self_on_end()
+            if not self._self_parsed:
+                self._self_on_end()
         except Exception:  # noqa: S110 - never raise from a finalizer
             pass
+
+    def _self_end(self, how: str) -> None:
+        if not self._self_parsed:
+            self._self_on_end()
+            return
+        for _, observed in list(self._self_parsed.values()):
+            if isinstance(observed, _StreamEnds):
+                observed._self_end(how)

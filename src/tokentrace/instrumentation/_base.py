@@ -28,6 +28,14 @@ class RequestHookInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def instrumentation_dependencies(self) -> Collection[str]:
         return self.instruments
 
+    def instrument(self, **kwargs: Any) -> Any:
+        # opentelemetry-instrument checks a distribution's "instruments" extras and then passes
+        # skip_dep_check=True; this distribution holds two instrumentors for two SDKs, so each
+        # checks its own SDK's version, and a conflict is raised for the launcher to log and skip.
+        if kwargs.pop("skip_dep_check", False):
+            kwargs["raise_exception_on_conflict"] = True
+        return super().instrument(**kwargs)
+
     def routes(self, settings: Settings) -> Mapping[str, Route]:
         raise TypeError("subclasses define their routes")
 

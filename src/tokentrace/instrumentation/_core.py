@@ -137,9 +137,7 @@ class Call:
         inv = self.invocation
         if hasattr(result, "http_response") and hasattr(result, "parse"):
             inv.detach()
-            return RawResponseProxy(
-                result, lambda parsed: self._observe(parsed, is_async), self._end_unparsed
-            )
+            return RawResponseProxy(result, lambda parsed: self.complete(parsed, is_async), self._end_unparsed)
         if inv.request.stream and hasattr(result, "response"):
             inv.detach()
             acc = self.route.new_accumulator(inv.request, self.usage_injected)
