@@ -76,10 +76,8 @@ TOKEN_USAGE_BUCKETS = (
 DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )
-# Chunk gaps are far shorter than whole calls; the spec gives these for per-chunk timings.
-CHUNK_BUCKETS = (
-    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
-)
+CHUNK_BUCKETS = DURATION_BUCKETS
+"""The GenAI conventions give time_to_first_chunk and time_per_output_chunk the duration's boundaries."""
 
 # --- tokentrace's own names ---------------------------------------------------------------
 TT_COST_TOTAL = "tokentrace.cost.total_usd"

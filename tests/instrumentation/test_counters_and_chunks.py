@@ -179,6 +179,8 @@ def test_chunk_metrics_on_by_default(fake, instrumented):
     (per_chunk,) = _points(instrumented, sc.METRIC_TIME_PER_OUTPUT_CHUNK)
     assert per_chunk.count == attrs[sc.TT_STREAM_CHUNKS] - 1 > 1
     assert per_chunk.attributes[sc.GEN_AI_REQUEST_MODEL] == "test-gpt"
+    assert tuple(per_chunk.explicit_bounds) == (
+        0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)  # the spec's
 
 
 def test_chunk_metrics_can_be_turned_off(fake, instrument, monkeypatch):
