@@ -63,6 +63,9 @@ class GenAIResult:
     """The generated text received (streams), for counting tokens when usage is missing."""
     service_tier: Optional[str] = None
     """The billing tier the provider reported (``flex``, ``priority``, ``batch``...)."""
+    error: Optional[str] = None
+    """The provider answered that the call failed without an HTTP error (a Responses API
+    ``status: failed``): recorded as ``error.type`` with an error status."""
 
 
 class StreamAccumulator(Protocol):

@@ -309,10 +309,14 @@ class Invocation:
             _add_cost_attributes(attributes, cost)
             if usage is not None:
                 attributes[sc.TT_USAGE_SOURCE] = sc.USAGE_ESTIMATED if estimated else sc.USAGE_REPORTED
+            if result.error is not None:
+                attributes[sc.ERROR_TYPE] = result.error
+                span.set_status(Status(StatusCode.ERROR, result.error))
             span.set_attributes(attributes)  # one call: each takes the span's lock and validates
             if self.telemetry.settings.capture_content.enabled and result.output_messages is not None:
                 self._capture_output(result)
-        self._record_metrics(usage, duration, metric_attrs)
+        self._record_metrics(usage, duration,
+                             metric_attrs if result.error is None else {**metric_attrs, sc.ERROR_TYPE: result.error})
         self._record_cost(cost, metric_attrs, usage)
         span.end()
 

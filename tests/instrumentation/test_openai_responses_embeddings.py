@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from opentelemetry.trace import StatusCode
+
 from tokentrace import semconv as sc
 from tokentrace.testing import FakeReply, FakeToolCall
 
@@ -142,3 +145,40 @@ def test_with_streaming_response_read_without_parse(fake, instrumented):
     assert any(line.startswith("data:") for line in lines)
     span = instrumented.span()
     assert span.attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+
+
+@needs_responses_api
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_failed_status_is_an_error(fake, instrumented, stream):
+    """A 200 whose response says status "failed" (``response.failed`` when streamed) is an error:
+    error.type is the API's error code, on the span (with an error status) and the duration metric;
+    the application gets the SDK's response as it is."""
+    fake.queue(FakeReply(text="partial", finish_reason="failed"))
+    client = fake.openai_client()
+    if stream:
+        events = list(client.responses.create(model="gpt-4.1-mini", input=INPUT, stream=True))
+        assert events[-1].type == "response.failed"
+    else:
+        assert client.responses.create(model="gpt-4.1-mini", input=INPUT).status == "failed"
+    span = instrumented.span()
+    assert span.attributes[sc.ERROR_TYPE] == "server_error"
+    assert span.status.status_code is StatusCode.ERROR
+    (duration,) = instrumented.metrics()[sc.METRIC_OPERATION_DURATION]
+    assert duration.attributes[sc.ERROR_TYPE] == "server_error"
+
+
+def test_raw_response_parsed_in_one_expression_keeps_its_stream_observed(fake, instrumented):
+    """``with_raw_response.create(stream=True).parse()`` drops the raw wrapper at once; the span
+    still ends only when the stream does, with everything it carried."""
+    import gc
+
+    fake.queue(FakeReply(text="a b c d e", input_tokens=4, output_tokens=5))
+    stream = fake.openai_client().chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": INPUT}], stream=True).parse()
+    gc.collect()
+    assert instrumented.spans() == []
+    texts = [c.choices[0].delta.content for c in stream if c.choices]
+    assert "".join(t for t in texts if t) == "a b c d e"
+    attrs = instrumented.span().attributes
+    assert attrs[sc.TT_STREAM_END] == "completed" and attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 5
+    assert attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)

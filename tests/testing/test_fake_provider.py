@@ -515,13 +515,17 @@ def test_chunk_delay_and_chunk_count():
     assert time.perf_counter() - started >= 0.002 * 21
 
 
-def test_transport_defaults_to_httpx2_then_httpx(provider):
-    try:
-        import httpx2 as preferred
-    except ImportError:
-        import httpx as preferred
-    assert isinstance(provider.transport(), preferred.BaseTransport)
-    assert isinstance(provider.async_transport(OPENAI_HTTP), OPENAI_HTTP.AsyncBaseTransport)
+def test_transport_defaults_to_the_http_library_of_the_openai_sdk(provider):
+    """httpx.Client(transport=fake.transport()) works with the installed SDK, whichever HTTP
+    library it is built on (both may be installed: openai 1.x on httpx, anthropic 1.x on httpx2)."""
+    assert isinstance(provider.transport(), OPENAI_HTTP.BaseTransport)
+    assert isinstance(provider.async_transport(), OPENAI_HTTP.AsyncBaseTransport)
+    assert isinstance(provider.transport(ANTHROPIC_HTTP), ANTHROPIC_HTTP.BaseTransport)
+    import openai
+
+    with OPENAI_HTTP.Client(transport=provider.transport()) as http_client:
+        client = openai.OpenAI(api_key="k", base_url="http://fake-openai.test/v1", http_client=http_client)
+        assert client.chat.completions.create(model="m", messages=USER).choices[0].message.content
 
 
 # -- async --------------------------------------------------------------------

@@ -65,6 +65,15 @@ def finish_reason(response: Any) -> str:
     return "stop"
 
 
+def failure_of(response: Any) -> Optional[str]:
+    """``error.type`` of a response the API reports as failed: its error code."""
+    if get(response, "status") != "failed":
+        return None
+    error = get(response, "error")
+    code = get(error, "code") if error is not None else None
+    return str(code) if code else sc.ERROR_TYPE_OTHER
+
+
 def result_of(response: Any) -> GenAIResult:
     attrs: dict[str, Any] = {}
     tier = get(response, "service_tier")
@@ -72,6 +81,7 @@ def result_of(response: Any) -> GenAIResult:
         attrs[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier
     reason = finish_reason(response)
     return GenAIResult(
+        error=failure_of(response),
         response_id=get(response, "id"),
         response_model=get(response, "model"),
         finish_reasons=(reason,),

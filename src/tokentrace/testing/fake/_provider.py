@@ -96,13 +96,15 @@ class FakeProvider:
             self._requests.clear()
 
     def transport(self, http_module: Any = None) -> Any:
-        """A sync transport for ``httpx2`` or ``httpx`` (default: httpx2 if importable)."""
+        """A sync transport for ``httpx2`` or ``httpx``; by default for the library the installed
+        openai SDK is built on (else anthropic's). Pass ``http_module`` when the two SDKs differ
+        (openai >= 3 and anthropic >= 1 are built on httpx2, older ones on httpx)."""
         from ._transport import sync_transport
 
         return sync_transport(self, http_module)
 
     def async_transport(self, http_module: Any = None) -> Any:
-        """An async transport for ``httpx2`` or ``httpx`` (default: httpx2 if importable)."""
+        """An async transport, chosen as :meth:`transport` chooses."""
         from ._transport import async_transport
 
         return async_transport(self, http_module)

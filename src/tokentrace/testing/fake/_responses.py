@@ -11,6 +11,9 @@ from ._turn import Turn, resolve_turn
 from ._wire import Context, WireResponse, json_response, sse_event, sse_response
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+FAILED = "failed"
+"""``FakeReply(finish_reason="failed")``: a response with ``status: failed`` and a ``server_error``
+(``response.failed`` as the last stream event), as the API reports a failure after a 200."""
 
 
 def _turn(body: Dict[str, Any], reply: Optional[FakeReply], ctx: Context) -> Turn:
@@ -117,6 +120,9 @@ class _Builder:
         }
 
     def final(self) -> Dict[str, Any]:
+        if self.turn.finish_openai == FAILED:
+            failed = self.response(FAILED, self.output(), _usage(self.turn))
+            return {**failed, "error": {"code": "server_error", "message": "The model failed to generate a response."}}
         return self.response("incomplete" if self.incomplete else "completed", self.output(), _usage(self.turn))
 
 

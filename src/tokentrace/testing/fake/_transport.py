@@ -18,9 +18,17 @@ _DISCONNECT = "peer closed connection without sending complete message body (inc
 
 
 def resolve_http_module(http_module: Optional[ModuleType] = None) -> ModuleType:
-    """``http_module`` itself, else ``httpx2`` if importable, else ``httpx``."""
+    """``http_module`` itself, else the HTTP library the installed openai SDK is built on (else
+    anthropic's), else ``httpx2`` if importable, else ``httpx``."""
     if http_module is not None:
         return http_module
+    from ._clients import sdk_http_module
+
+    for sdk in ("openai", "anthropic"):
+        try:
+            return sdk_http_module(sdk)
+        except ImportError:
+            continue
     for name in ("httpx2", "httpx"):
         try:
             return importlib.import_module(name)
