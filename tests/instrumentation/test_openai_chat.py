@@ -319,6 +319,20 @@ def test_azure_client_reports_azure_provider(fake, instrumented):
     assert attrs[sc.SERVER_ADDRESS] == "myres.openai.azure.com" and attrs[sc.SERVER_PORT] == 443
 
 
+@pytest.mark.parametrize("api_version, asked", [("2024-06-01", False), ("2024-08-01-preview", False),
+                                                 ("2024-10-21", True)])
+def test_azure_api_versions_that_refuse_stream_options_are_not_sent_them(fake, instrumented, api_version, asked):
+    """Azure api-versions before 2024-09-01 answer 400 to stream_options: tokentrace asks for
+    stream usage only where the request stays valid (and estimates otherwise)."""
+    client = openai.AzureOpenAI(
+        api_key="k", api_version=api_version, azure_endpoint="https://myres.openai.azure.com",
+        http_client=fake.openai_client()._client, max_retries=0,
+    )
+    list(client.chat.completions.create(model="my-deployment", messages=MESSAGES, stream=True))
+    assert ("stream_options" in fake.requests[-1].json) is asked
+    assert instrumented.span().attributes[sc.TT_USAGE_SOURCE] == ("reported" if asked else "estimated")
+
+
 def _count_parsed_chunks(client, monkeypatch):
     """Counts the chunks the SDK turns into models (the stream reads this off its client)."""
     parsed = []

@@ -302,7 +302,8 @@ def prepare_call(routes: Routes, client: Any, args: tuple, kwargs: dict) -> Opti
         if extra:
             body = {**body, **extra}
         injected = False
-        if routes.inject_stream_usage and route.inject_stream_usage is not None and body.get("stream"):
+        if (routes.inject_stream_usage and route.inject_stream_usage is not None and body.get("stream")
+                and _accepts_stream_options(client)):
             injected = _inject_stream_usage(options, route, body)
         server = server_of(client)
         request = route.build_request(body, server)
@@ -330,6 +331,16 @@ def begin_call(telemetry: Telemetry, routes: Routes, client: Any, args: tuple, k
     if chain:
         pending.decide(chain)
     return pending.start(telemetry, chain if chain else None)
+
+
+AZURE_STREAM_OPTIONS_SINCE = "2024-09-01"
+"""Azure OpenAI rejects ``stream_options`` in api-versions before this one (HTTP 400)."""
+
+
+def _accepts_stream_options(client: Any) -> bool:
+    """False for an Azure client on an api-version that would refuse the usage request."""
+    version = getattr(client, "_api_version", None)
+    return not (isinstance(version, str) and version < AZURE_STREAM_OPTIONS_SINCE)
 
 
 def _inject_stream_usage(options: Any, route: Route, body: Mapping[str, Any]) -> bool:
