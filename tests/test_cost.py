@@ -145,3 +145,128 @@ def test_provider_must_match():
     """A Claude price is never applied to an OpenAI call."""
     assert TABLE.resolve("claude-sonnet-4", "openai") is None
     assert TABLE.resolve("claude-sonnet-4", "aws.bedrock").name == "claude-sonnet-4"
+
+
+# --- service tiers above a long-context threshold ----------------------------------------------
+
+TIERED = PriceTable(
+    parse_prices(
+        {
+            "models": {
+                "long-model": {
+                    "provider": "openai", "input": 2.0, "cached_input": 0.2, "output": 10.0,
+                    "long_context": [{"above_input_tokens": 1000, "input": 4.0, "cached_input": 0.4, "output": 15.0}],
+                    "tiers": {
+                        # no long_context of its own: the standard multipliers (2x, 2x, 1.5x) apply
+                        "flex": {"input": 1.0, "cached_input": 0.1, "output": 5.0},
+                        # the provider's own rule: long prompts are billed at the standard long rates
+                        "priority": {"input": 4.0, "cached_input": 0.4, "output": 20.0,
+                                     "long_context": [{"above_input_tokens": 1000, "input": 4.0,
+                                                       "cached_input": 0.4, "output": 15.0}]},
+                    },
+                },
+                "claude-long": {
+                    "provider": "anthropic", "input": 3.0, "output": 15.0, "cache_read": 0.3,
+                    "cache_write_5m": 3.75, "cache_write_1h": 6.0,
+                    "long_context": [{"above_input_tokens": 1000, "input": 6.0, "output": 22.5, "cache_read": 0.6,
+                                      "cache_write_5m": 7.5, "cache_write_1h": 12.0}],
+                    "tiers": {"batch": {"input": 1.5, "output": 7.5, "cache_read": 0.15, "cache_write_5m": 1.875,
+                                        "cache_write_1h": 3.0},
+                              "fast": {"input": 30.0, "output": 150.0, "cache_read": 3.0, "cache_write_5m": 37.5,
+                                       "cache_write_1h": 60.0}},
+                },
+            }
+        },
+        "inline",
+        "",
+    )
+)
+
+
+def test_flex_above_the_threshold_gets_the_long_context_multipliers():
+    """A tier without its own bands: its rates times the standard long/short ratio per kind of token."""
+    price = TIERED.resolve("long-model")
+    usage = Usage(input_tokens=2000, output_tokens=100, cache_read_input_tokens=500)
+    cost = cost_of(price, usage, tier="flex")
+    assert cost.input == pytest.approx(1500 * (1.0 * 4.0 / 2.0) * M)
+    assert cost.cached_input == pytest.approx(500 * (0.1 * 0.4 / 0.2) * M)
+    assert cost.output == pytest.approx(100 * (5.0 * 15.0 / 10.0) * M)
+    at_threshold = cost_of(price, Usage(input_tokens=1000, output_tokens=100), tier="flex")
+    assert at_threshold.total == pytest.approx((1000 * 1.0 + 100 * 5.0) * M)
+
+
+def test_a_tier_with_its_own_long_context_bands_uses_them():
+    """Published combined rates (here: long priority prompts billed at the standard long rates) win."""
+    price = TIERED.resolve("long-model")
+    cost = cost_of(price, Usage(input_tokens=2000, output_tokens=100), tier="priority")
+    assert cost.total == pytest.approx((2000 * 4.0 + 100 * 15.0) * M)
+    short = cost_of(price, Usage(input_tokens=1000, output_tokens=100), tier="priority")
+    assert short.total == pytest.approx((1000 * 4.0 + 100 * 20.0) * M)
+
+
+def test_anthropic_batch_above_the_threshold_is_half_the_long_context_rates():
+    """Every part, cache reads and both cache writes included, moves to the long-context batch rate."""
+    usage = Usage(input_tokens=1600, output_tokens=10, cache_read_input_tokens=300,
+                  cache_creation_input_tokens=200, cache_creation_1h_input_tokens=50)
+    cost = cost_for_call(TIERED, "anthropic", "claude-long", None, usage, tier="batch")
+    assert cost.input == pytest.approx(1100 * 3.0 * M)
+    assert cost.cached_input == pytest.approx(300 * 0.3 * M)
+    assert cost.cache_write == pytest.approx((150 * 3.75 + 50 * 6.0) * M)
+    assert cost.output == pytest.approx(10 * 11.25 * M)
+
+
+def test_shipped_gpt_5_4_tiers_above_272k():
+    """GPT-5.4: Batch/Flex above 272K are 2x input and 1.5x output of the tier; Fast mode excludes
+    long context, so a long prompt reported as priority pays the standard long-context rates."""
+    from tokentrace.pricing import price_table
+
+    price = price_table().resolve("gpt-5.4")
+    usage = Usage(input_tokens=300_000, output_tokens=1000, cache_read_input_tokens=100_000)
+    flex, short_flex = price.rates_for(300_000, "flex"), price.tiers["flex"]
+    assert (flex.input, flex.cached_input, flex.output) == (
+        short_flex.input * 2, short_flex.cached_input * 2, short_flex.output * 1.5)
+    assert cost_of(price, usage, tier="flex").total == pytest.approx(
+        (200_000 * flex.input + 100_000 * flex.cached_input + 1000 * flex.output) * M)
+    long_standard = price.long_context[0][1]
+    for tier in ("priority", "fast"):
+        assert price.rates_for(300_000, tier) == long_standard
+    assert price.rates_for(272_000, "flex") == short_flex
+
+
+def test_shipped_gpt_5_6_sol_fast_long_context_matches_the_published_rates():
+    """The derivation reproduces the Fast-mode page's long-context row for GPT-5.6 Sol: $16 / $1.60 / $60."""
+    from tokentrace.pricing import price_table
+
+    rates = price_table().resolve("gpt-5.6-sol").rates_for(272_001, "fast")
+    assert (rates.input, rates.cached_input, rates.output) == (16.0, 1.6, 60.0)
+
+
+# --- speed (Anthropic fast mode) and tier names ------------------------------------------------
+
+
+def test_fast_speed_selects_the_fast_tier():
+    """usage.speed == "fast" prices the call at the entry's fast rates, whatever service_tier says."""
+    price = TIERED.resolve("claude-long")
+    usage = Usage(input_tokens=500, output_tokens=100, cache_read_input_tokens=100)
+    fast = cost_of(price, usage, tier="standard", speed="fast")
+    assert fast.total == pytest.approx((400 * 30.0 + 100 * 3.0 + 100 * 150.0) * M)
+    standard = cost_for_call(TIERED, "anthropic", "claude-long", None, usage, tier="standard", speed="standard")
+    assert standard.total == pytest.approx((400 * 3.0 + 100 * 0.3 + 100 * 15.0) * M)
+
+
+@pytest.mark.parametrize(
+    "tier, speed, expected",
+    [(None, None, None), ("default", None, None), ("auto", None, None), ("standard", "standard", None),
+     ("flex", None, "flex"), ("priority", None, "priority"), ("batch", None, "batch"),
+     ("standard", "fast", "fast"), ("batch", "fast", "fast")],
+)
+def test_billing_tier(tier, speed, expected):
+    from tokentrace.cost import billing_tier
+
+    assert billing_tier(tier, speed) == expected
+
+
+def test_a_tier_without_a_price_is_billed_at_standard_rates():
+    """A reported tier the entry has no row for (e.g. scale) costs the standard rates, never 0."""
+    cost = cost_of(TABLE.resolve("gpt-4o"), Usage(input_tokens=1000, output_tokens=1000), tier="scale")
+    assert cost.total == pytest.approx((1000 * 2.5 + 1000 * 10.0) * M)

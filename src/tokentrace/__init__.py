@@ -100,7 +100,10 @@ def instrument(
         anthropic_sdk_spans: keep the anthropic SDK's own spans (default False).
         otlp_file: also write spans and metrics to this OTLP JSON Lines file (only when
             tokentrace sets up the providers).
-        prices: path of a JSON or TOML price file extending the shipped prices.
+        prices: path of a JSON or TOML price file extending the shipped prices. The first call
+            applies it (or ``TOKENTRACE_PRICES_FILE``); a repeated call while instrumented applies
+            only a ``prices`` argument. A call with no file leaves the prices in force as they
+            are: an earlier price file stays until :func:`reset_prices`.
         estimate_missing_usage: count tokens locally when a response reports no usage
             (default True); such usage and cost are marked estimated.
         chunk_metrics: record ``time_per_output_chunk`` for streams (default True).
@@ -130,7 +133,7 @@ def instrument(
             "guards": guards,
         }
     )
-    use_price_file(settings.prices_file)
+    _apply_price_file(prices, settings.prices_file)
     with _lock:
         providers = configure_providers(tracer_provider, meter_provider, otlp_file)
         for sdk in sdks:
@@ -144,6 +147,14 @@ def instrument(
                 meter_provider=providers.meter_provider,
                 settings=settings,
             )
+
+
+def _apply_price_file(prices_argument: Optional[str], prices_file: Optional[str]) -> None:
+    """Load the price file this call names; never drop one applied before (see ``prices``)."""
+    if prices_argument is None and any(is_instrumented(sdk) for sdk in _SDKS):
+        return  # a repeated call: TOKENTRACE_PRICES_FILE was applied by the first one
+    if prices_file:
+        use_price_file(prices_file)
 
 
 def uninstrument() -> None:

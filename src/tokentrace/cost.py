@@ -8,6 +8,14 @@ Anthropic: the API's ``input_tokens`` excludes cache reads and writes. tokentrac
 :class:`~tokentrace.model.Usage` follows the GenAI conventions (input includes them), so the
 uncached part is ``input - cache_read - cache_creation``; reads are priced at the cache-read rate
 and writes at the 5-minute or 1-hour write rate, never twice.
+
+Service tier and speed: ``tier`` is the tier the provider reported for the call (OpenAI's
+response ``service_tier``: ``flex``, ``priority``/``fast``, ``batch``…; Anthropic's
+``usage.service_tier``); ``speed`` is Anthropic's ``usage.speed`` (``"fast"`` for fast mode). The
+standard names (``default``, ``auto``, ``standard``…) mean the standard rates; ``speed="fast"``
+selects the entry's ``fast`` tier and wins over any other tier (no provider publishes a combined
+rate; the higher one is the safer guess). A tier the entry has no price for is billed at the
+standard rates. Long-context bands apply within the chosen tier (see :mod:`tokentrace.pricing`).
 """
 
 from __future__ import annotations
@@ -42,15 +50,31 @@ class Cost:
 
 UNKNOWN = Cost(STATUS_UNKNOWN)
 
+STANDARD_TIERS = frozenset({"default", "standard", "auto", "on_demand", "standard_only"})
+FAST_SPEED = "fast"
+BATCH_TIER = "batch"
 
-def cost_of(price: ModelPrice, usage: Usage, *, tier: Optional[str] = None, estimated: bool = False) -> Cost:
-    """Cost of ``usage`` at ``price``. ``tier`` is the service tier the provider reported."""
+
+def billing_tier(tier: Optional[str], speed: Optional[str] = None) -> Optional[str]:
+    """The price-table tier a call is billed at, from what the provider reported; None = standard."""
+    if speed == FAST_SPEED:
+        return FAST_SPEED
+    if not tier or tier in STANDARD_TIERS:
+        return None
+    return tier
+
+
+def cost_of(
+    price: ModelPrice, usage: Usage, *, tier: Optional[str] = None, speed: Optional[str] = None,
+    estimated: bool = False,
+) -> Cost:
+    """Cost of ``usage`` at ``price``. ``tier`` and ``speed`` are what the provider reported."""
     total_input = usage.input_tokens or 0
     cache_read = usage.cache_read_input_tokens or 0
     cache_created = usage.cache_creation_input_tokens or 0
     created_1h = min(usage.cache_creation_1h_input_tokens or 0, cache_created)
     input_rate, read_rate, write_5m, write_1h, output_rate, reasoning_rate = (
-        price.rates_for(total_input, tier).per_token
+        price.rates_for(total_input, billing_tier(tier, speed)).per_token
     )
     uncached = max(total_input - cache_read - cache_created, 0)
     input_cost = uncached * input_rate
@@ -84,6 +108,7 @@ def cost_for_call(
     usage: Optional[Usage],
     *,
     tier: Optional[str] = None,
+    speed: Optional[str] = None,
     estimated: bool = False,
 ) -> Cost:
     """Resolve the price (response model first, then request model) and cost the usage."""
@@ -94,4 +119,4 @@ def cost_for_call(
         price = table.resolve(request_model, provider)
     if price is None:
         return UNKNOWN
-    return cost_of(price, usage, tier=tier, estimated=estimated)
+    return cost_of(price, usage, tier=tier, speed=speed, estimated=estimated)

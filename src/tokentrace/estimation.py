@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
-from .cost import STATUS_ESTIMATED, STATUS_UNKNOWN, PER_TOKEN
+from .cost import BATCH_TIER, STATUS_ESTIMATED, STATUS_UNKNOWN, PER_TOKEN, billing_tier
 from .model import GenAIRequest, Usage
 from .pricing import price_table
 from .tokens import count_output_tokens, estimate_request_tokens
@@ -18,6 +18,7 @@ class Estimate:
     ``min_cost`` prices the input alone (no cache discount assumed); ``max_cost`` adds the
     output bound (``max_tokens``) at the output rate. Costs are None when the model has no
     price or the bound is unknown; ``exact`` is False when tokens were approximated.
+    ``tier`` is the price-table tier the costs use (None: standard rates).
     """
 
     provider: str
@@ -30,6 +31,7 @@ class Estimate:
     price_model: Optional[str] = None
     min_cost: Optional[float] = None
     max_cost: Optional[float] = None
+    tier: Optional[str] = None
 
 
 def _provider_of(body: Mapping[str, Any]) -> str:
@@ -39,7 +41,24 @@ def _provider_of(body: Mapping[str, Any]) -> str:
     return "openai"
 
 
-def estimate(request: Optional[Mapping[str, Any]] = None, /, *, provider: Optional[str] = None, **kwargs: Any) -> Estimate:
+def _requested_tier(body: Mapping[str, Any], batch: bool) -> Optional[str]:
+    """The tier the request asks for: the Batch API, Anthropic's ``speed``, or ``service_tier``.
+
+    OpenAI's ``auto`` (the project's setting) and ``default``, and Anthropic's ``service_tier``
+    (``auto`` / ``standard_only``: Priority Tier capacity, no public per-token price) are priced at
+    the standard rates.
+    """
+    if batch:
+        return BATCH_TIER
+    speed = body.get("speed")
+    tier = body.get("service_tier")
+    return billing_tier(tier if isinstance(tier, str) else None, speed if isinstance(speed, str) else None)
+
+
+def estimate(
+    request: Optional[Mapping[str, Any]] = None, /, *, provider: Optional[str] = None, batch: bool = False,
+    **kwargs: Any,
+) -> Estimate:
     """Estimate the input tokens and cost range of a request before sending it.
 
     Pass the keyword arguments you would give ``chat.completions.create``, ``responses.create``,
@@ -47,9 +66,14 @@ def estimate(request: Optional[Mapping[str, Any]] = None, /, *, provider: Option
 
         tokentrace.estimate(model="gpt-4o-mini", messages=[...], max_tokens=200)
 
+    The request's ``service_tier`` (OpenAI: ``flex``, ``priority``/``fast``…) and Anthropic's
+    ``speed="fast"`` select that tier's prices when the price table has them (else the standard
+    ones); long-context rates apply above their thresholds.
+
     Args:
         request: the request kwargs as a mapping (alternative to keywords).
         provider: ``"openai"`` or ``"anthropic"``; guessed from the model name when omitted.
+        batch: price the request as sent through the provider's Batch API.
     """
     body = dict(request or {}, **kwargs)
     provider = provider or _provider_of(body)
@@ -59,7 +83,9 @@ def estimate(request: Optional[Mapping[str, Any]] = None, /, *, provider: Option
     if price is None:
         return Estimate(provider, model, tokens.input_tokens, tokens.max_output_tokens, tokens.exact,
                         tokens.method, STATUS_UNKNOWN)
-    rates = price.rates_for(tokens.input_tokens, None)
+    tier = _requested_tier(body, batch)
+    tier = tier if tier in price.tiers else None
+    rates = price.rates_for(tokens.input_tokens, tier)
     min_cost = tokens.input_tokens * rates.input * PER_TOKEN
     max_cost = None
     if tokens.max_output_tokens is not None:
@@ -67,7 +93,7 @@ def estimate(request: Optional[Mapping[str, Any]] = None, /, *, provider: Option
     elif price.kind == "embeddings":
         max_cost = min_cost
     return Estimate(provider, model, tokens.input_tokens, tokens.max_output_tokens, tokens.exact, tokens.method,
-                    STATUS_ESTIMATED, price.name, min_cost, max_cost)
+                    STATUS_ESTIMATED, price.name, min_cost, max_cost, tier)
 
 
 def estimate_missing_usage(

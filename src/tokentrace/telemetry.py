@@ -111,7 +111,7 @@ class Telemetry:
     def cost_of(self, request: GenAIRequest, result: GenAIResult, usage: Optional[Usage], estimated: bool) -> Cost:
         cost = cost_for_call(
             price_table(), request.provider, result.response_model, request.model, usage,
-            tier=_billing_tier(result.service_tier), estimated=estimated,
+            tier=result.service_tier, estimated=estimated,
         )
         if cost.status == STATUS_UNKNOWN and usage is not None:
             self._warn_unknown(result.response_model or request.model)
@@ -238,11 +238,6 @@ def _chunk_metrics(settings: Settings) -> bool:
     return settings.chunk_metrics
 
 
-_STANDARD_TIERS = frozenset({"default", "standard", "auto", "on_demand"})
-
-
-def _billing_tier(tier: Optional[str]) -> Optional[str]:
-    return None if tier is None or tier in _STANDARD_TIERS else tier
 
 
 def error_type(exc: BaseException) -> str:

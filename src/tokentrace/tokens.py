@@ -63,7 +63,11 @@ Requests (``estimate_request_tokens``)
     plain messages match ``usage.prompt_tokens`` exactly and requests with tools or tool calls
     within 5 tokens (the cookbook's constants are averages: an empty description or a property
     without one is rendered shorter than its rule assumes). ``exact`` is True only for plain
-    text/``name`` messages counted with tiktoken, the case the cookbook shows to match the API. Images: OpenAI's vision formula
+    text/``name`` messages counted with tiktoken, the case the cookbook shows to match the API,
+    and not for reasoning models (``o1``/``o3``/``o4``…, ``gpt-5`` and later): on each of their
+    recorded plain requests the API counts one token fewer than the cookbook's rules (one per
+    request, not per message), and OpenAI documents no rule for them, so their counts keep the
+    cookbook's (an upper bound) and are flagged inexact. Images: OpenAI's vision formula
     (low: 85; high/auto: fit 2048², shortest side 768, 170 per 512px tile + 85; the documented
     per-model variants for gpt-4o-mini, o1/o3 and the patch-billed gpt-4.1-mini/nano, o4-mini);
     sizes are read from base64 data URLs, and an http(s) URL counts as 1024×1024 (765 tokens at
@@ -298,8 +302,12 @@ PARALLEL_PER_CALL = 3
 _FUNCTION_OVERHEAD = {"o200k": (7, 3, 3, -3, 3, 12), "cl100k": (10, 3, 3, -3, 3, 12)}
 
 
+# o-series and GPT-5 onwards: their chat overhead is not the cookbook's (see the module docstring).
+_REASONING_MODEL = re.compile(r"(?:^|/)(?:o\d|gpt-(?:[5-9]|\d{2,}))")
+
+
 def _openai_chat(body: Mapping[str, Any], n: _Counter, model: str) -> RequestEstimate:
-    tally = _Tally(n.exact)
+    tally = _Tally(n.exact and not _REASONING_MODEL.search(model.lower()))
     call_names: dict[str, str] = {}
     messages = body.get("messages")
     for message in messages if isinstance(messages, (list, tuple)) else ():

@@ -128,3 +128,17 @@ def test_prompt_cache_tokens_are_counted_by_operation(fake, instrumented):
     counted = {(p.attributes[sc.GEN_AI_PROVIDER_NAME], p.attributes[sc.TT_PROMPT_CACHE_OPERATION]): p.value
                for p in instrumented.metrics()[sc.METRIC_PROMPT_CACHE_TOKENS]}
     assert counted == {("anthropic", "read"): 100, ("anthropic", "write"): 50, ("openai", "read"): 400}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_fast_mode_is_priced_at_fast_rates(fake, instrumented, stream):
+    """Fast mode (request "speed": "fast", reported back as usage.speed) bills the entry's fast tier."""
+    fake.queue(FakeReply(text="quick", input_tokens=1000, output_tokens=100))
+    client = fake.anthropic_client()
+    kwargs = dict(model="claude-opus-4-8", max_tokens=200, messages=USER, extra_body={"speed": "fast"})
+    if stream:
+        list(client.messages.create(stream=True, **kwargs))
+    else:
+        client.messages.create(**kwargs)
+    attrs = instrumented.span().attributes
+    assert attrs[sc.TT_COST_TOTAL] == pytest.approx((1000 * 10.0 + 100 * 50.0) * M)  # standard: 5 / 25

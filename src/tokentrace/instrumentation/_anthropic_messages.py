@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from .. import semconv as sc
 from ..content import function_tool_definitions, text_part, text_parts, tool_call_part, tool_response_part
+from ..cost import FAST_SPEED
 from ..model import GenAIRequest, GenAIResult, Usage
 from ._attributes import accessor, base_attributes, copy_numbers, get, model_of, stop_sequences
 
@@ -76,7 +77,12 @@ def _counts(usage: Any) -> dict[str, Optional[int]]:
 
 
 def _tier(usage: Any) -> Optional[str]:
-    tier = get(usage, "service_tier") if usage is not None else None
+    """The rates the call is billed at: ``fast`` for fast mode (``usage.speed``), else ``usage.service_tier``."""
+    if usage is None:
+        return None
+    if get(usage, "speed") == FAST_SPEED:
+        return FAST_SPEED
+    tier = get(usage, "service_tier")
     return tier if isinstance(tier, str) else None
 
 

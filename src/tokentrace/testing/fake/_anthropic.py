@@ -78,8 +78,8 @@ def _turn(body: Dict[str, Any], reply: Optional[FakeReply], ctx: Context) -> Tur
     )
 
 
-def _usage(turn: Turn, output_tokens: int) -> Dict[str, Any]:
-    return {
+def _usage(turn: Turn, output_tokens: int, speed: Any = None) -> Dict[str, Any]:
+    usage = {
         "input_tokens": turn.input_tokens,
         "cache_creation_input_tokens": turn.cache_creation_tokens,
         "cache_read_input_tokens": turn.cached_tokens,
@@ -87,6 +87,9 @@ def _usage(turn: Turn, output_tokens: int) -> Dict[str, Any]:
         "output_tokens": output_tokens,
         "service_tier": "standard",
     }
+    if speed is not None:  # fast mode (the request's "speed"): the API reports the speed it served
+        usage["speed"] = speed
+    return usage
 
 
 def _tool_input(arguments: str) -> Any:
@@ -120,7 +123,7 @@ def create_message(body: Dict[str, Any], reply: Optional[FakeReply], ctx: Contex
         "content": _blocks(turn, ctx),
         "stop_reason": turn.finish_anthropic,
         "stop_sequence": turn.stop_sequence,
-        "usage": _usage(turn, turn.output_tokens),
+        "usage": _usage(turn, turn.output_tokens, body.get("speed")),
     }
     if body.get("stream"):
         return sse_response(_events(message, turn), headers(request_id))
@@ -128,7 +131,7 @@ def create_message(body: Dict[str, Any], reply: Optional[FakeReply], ctx: Contex
 
 
 def _events(message: Dict[str, Any], turn: Turn) -> List[bytes]:
-    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None, "usage": _usage(turn, 1)}
+    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None, "usage": _usage(turn, 1, message["usage"].get("speed"))}
     events = [sse_event("message_start", {"type": "message_start", "message": start})]
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
