@@ -43,6 +43,17 @@ P95_5M = "tokentrace:gen_ai_call_duration_seconds:p95_5m"
 COST_PER_HOUR_1H = "tokentrace:cost_usd_per_hour:rate1h"
 CACHE_HIT_RATIO_1H = "tokentrace:cache_hit_ratio:rate1h"
 
+RUNBOOK_BASE_URL = "grafana/README.md"
+"""Where the runbooks are: the generated *Runbooks* section of grafana/README.md, one heading per
+alert. Repository-relative; to make the links absolute in notifications, set it to where your copy
+of the file is served (e.g. ``https://github.com/<org>/<repo>/blob/main/grafana/README.md``) and
+regenerate."""
+
+
+def runbook_anchor(alert_name: str) -> str:
+    """The anchor GitHub (and most Markdown renderers) give the heading ``### <alert_name>``."""
+    return alert_name.lower()
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -65,12 +76,20 @@ class Alert:
     on_workload: str
     """What the proof test's workload must give this expression: "fires" (series) or "silent" (none)."""
 
+    @property
+    def runbook_url(self) -> str:
+        return f"{RUNBOOK_BASE_URL}#{runbook_anchor(self.name)}"
+
+    def annotations(self) -> dict:
+        return {"summary": self.summary, "description": self.description, "runbook": self.runbook,
+                "runbook_url": self.runbook_url}
+
     def render(self) -> dict:
         rule = {"alert": self.name, "expr": self.expr}
         if self.for_:
             rule["for"] = self.for_
         rule["labels"] = {"severity": self.severity, "source": "tokentrace"}
-        rule["annotations"] = {"summary": self.summary, "description": self.description, "runbook": self.runbook}
+        rule["annotations"] = self.annotations()
         return rule
 
 
@@ -106,7 +125,7 @@ RECORDING = [
     ),
 ]
 
-_UNKNOWN_BY = f"{L.job}, {L.provider}, {L.request_model}"
+_UNKNOWN_BY = f"{L.job}, {L.provider}, {L.request_model}, {L.cost_unknown_reason}"
 
 ALERTS = [
     Alert(
@@ -156,12 +175,16 @@ ALERTS = [
         f"sum by ({_UNKNOWN_BY}) (increase({COST_UNKNOWN.prom}[15m])) > 0"
         f" or sum by ({_UNKNOWN_BY}) ({COST_UNKNOWN.prom} unless {COST_UNKNOWN.prom} offset 15m)",
         for_="", severity="info",
-        summary=f"{{{{ $labels.{L.job} }}}}: calls to {{{{ $labels.{L.request_model} }}}} have no known cost",
-        description="tokentrace has no price for this model, so its calls are missing from every spend panel and "
-                    "from the cost alerts. (The second half of the expression catches a model's first calls, which "
+        summary=f"{{{{ $labels.{L.job} }}}}: calls to {{{{ $labels.{L.request_model} }}}} have no known cost "
+                f"({{{{ $labels.{L.cost_unknown_reason} }}}})",
+        description="Calls to this model have no cost, so they are missing from every spend panel and from the "
+                    "cost alerts: tokentrace has no price for the model (reason no_price) or the response reported "
+                    "no usage (no_usage). (The second half of the expression catches a model's first calls, which "
                     "increase() cannot see on a new series.)",
-        runbook="Add the model to a price file (TOKENTRACE_PRICES_FILE) or call tokentrace.set_model_price(); "
-                "`tokentrace prices show <model>` tells how a name resolves.",
+        runbook="no_price: add the model to a price file (TOKENTRACE_PRICES_FILE) or call "
+                "tokentrace.set_model_price(); `tokentrace prices show <model>` tells how a name resolves. "
+                "no_usage: the provider sent no usage (an OpenAI stream without stream_options.include_usage, "
+                "a proxy dropping it): keep TOKENTRACE_OPENAI_STREAM_USAGE and TOKENTRACE_ESTIMATE_MISSING_USAGE on.",
         on_workload="fires",  # the workload calls an unpriced model
     ),
     Alert(

@@ -1,12 +1,12 @@
-"""The generated parts of ``grafana/README.md`` (dashboards, alerts and the metric -> panels/alerts
-table) and of the main ``README.md``'s stack section (the metric -> dashboards/alerts summary),
+"""The generated parts of ``grafana/README.md`` (dashboards, alerts, their runbooks and the metric ->
+panels/alerts table) and of the main ``README.md``'s stack section (the metric -> dashboards/alerts summary),
 between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->`` markers."""
 
 from __future__ import annotations
 
 import re
 
-from .alerts import ALERTS, RECORDING
+from .alerts import ALERTS, RECORDING, runbook_anchor
 from .dashboards import DASHBOARDS
 from .metrics import ALL
 from .model import Query, TraceQuery
@@ -84,13 +84,22 @@ def dashboard_list() -> str:
 def alert_list() -> str:
     lines = ["| alert | severity, for | fires when | runbook |", "|---|---|---|---|"]
     for alert in ALERTS:
-        lines.append(f"| `{alert.name}` | {alert.severity}, {alert.for_ or 'at once'} | {alert.description} | {alert.runbook} |")
+        lines.append(f"| `{alert.name}` | {alert.severity}, {alert.for_ or 'at once'} | {alert.description} | "
+                     f"[runbook](#{runbook_anchor(alert.name)}) |")
     lines.append("")
     lines.append("Recording rules they use: " + ", ".join(f"`{r.record}`" for r in RECORDING) + ".")
     return "\n".join(lines)
 
 
-SECTIONS = {"dashboards": dashboard_list, "alerts": alert_list, "metrics": metric_table}
+def runbook_list() -> str:
+    """One heading per alert: the targets of the alerts' ``runbook_url`` annotations."""
+    out = []
+    for alert in ALERTS:
+        out += [f"### {alert.name}", "", f"*Fires when:* {alert.description}", "", alert.runbook, ""]
+    return "\n".join(out)
+
+
+SECTIONS = {"dashboards": dashboard_list, "alerts": alert_list, "runbooks": runbook_list, "metrics": metric_table}
 MAIN_README_SECTIONS = {"stack-metrics": stack_metric_summary}
 
 

@@ -60,13 +60,15 @@ TIME_PER_OUTPUT_CHUNK = Metric(sc.METRIC_TIME_PER_OUTPUT_CHUNK, "s", HISTOGRAM, 
 COST = Metric(sc.METRIC_COST, "USD", COUNTER, "spend in USD")
 COST_UNKNOWN = Metric(sc.METRIC_COST_UNKNOWN, "{call}", COUNTER, "calls whose model has no price")
 COST_SAVED = Metric(sc.METRIC_COST_SAVED, "USD", COUNTER, "spend avoided by response-cache hits")
+PROMPT_CACHE_TOKENS = Metric(sc.METRIC_PROMPT_CACHE_TOKENS, "{token}", COUNTER,
+                             "input tokens read from or written to the provider's prompt cache")
 # Response cache (the cache dashboard and the hit-ratio-drop alert).
 CACHE_LOOKUPS = Metric(sc.METRIC_CACHE_LOOKUPS, "{lookup}", COUNTER, "response-cache lookups by result")
 CACHE_LOOKUP_DURATION = Metric(sc.METRIC_CACHE_LOOKUP_DURATION, "s", HISTOGRAM, "response-cache lookup time")
 CACHE_TOKENS_SAVED = Metric(sc.METRIC_CACHE_TOKENS_SAVED, "{token}", COUNTER, "tokens not spent thanks to the cache")
 
 ALL = (
-    DURATION, TOKEN_USAGE, TIME_TO_FIRST_CHUNK, TIME_PER_OUTPUT_CHUNK,
+    DURATION, TOKEN_USAGE, TIME_TO_FIRST_CHUNK, TIME_PER_OUTPUT_CHUNK, PROMPT_CACHE_TOKENS,
     COST, COST_UNKNOWN, COST_SAVED,
     CACHE_LOOKUPS, CACHE_LOOKUP_DURATION, CACHE_TOKENS_SAVED,
 )
@@ -85,6 +87,8 @@ class L:
     error_type = label_name(sc.ERROR_TYPE)
     token_type = label_name(sc.GEN_AI_TOKEN_TYPE)
     cost_status = label_name(sc.TT_COST_STATUS)
+    cost_unknown_reason = label_name(sc.TT_COST_UNKNOWN_REASON)
+    prompt_cache_operation = label_name(sc.TT_PROMPT_CACHE_OPERATION)
     cache_result = label_name(sc.TT_CACHE_RESULT)
     cache_lookup = label_name(sc.TT_CACHE_LOOKUP)
     cache_backend = label_name(sc.TT_CACHE_BACKEND)

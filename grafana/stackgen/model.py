@@ -46,6 +46,7 @@ class TraceQuery:
     query: str
     metrics: bool = False
     limit: int = 20
+    spans_per_trace: int = 5  # span searches: matching spans shown per trace (Tempo's "spss")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class Panel:
     decimals: Optional[int] = None
     span_attributes: tuple[str, ...] = ()
     """Tempo panels: the span attributes the TraceQL uses (the tests check the library emits them)."""
+    sort_descending_by: str = ""
+    """Tables: the column (display name) whose largest values come first."""
+    numeric_columns: tuple[str, ...] = ()
+    """Tempo tables: span attribute columns to sort as numbers (Grafana types them as strings)."""
 
 
 @dataclass
@@ -217,12 +222,25 @@ def _render_panel(panel: Panel, panel_id: int, grid: dict) -> dict:
         }
     elif panel.kind == "table":
         out["options"] = {"showHeader": True, "cellHeight": "sm"}
-        if panel.datasource == PROMETHEUS:
-            out["transformations"] = [{"id": "organize", "options": {"excludeByName": {"Time": True}}}]
+        out["transformations"] = _table_transformations(panel)
+        if panel.sort_descending_by:
+            out["options"]["sortBy"] = [{"displayName": panel.sort_descending_by, "desc": True}]
     elif panel.kind == "nodeGraph":
         out["options"] = {}
     out["fieldConfig"] = {"defaults": defaults, "overrides": []}
     return out
+
+
+def _table_transformations(panel: Panel) -> list[dict]:
+    steps: list[dict] = []
+    if panel.datasource == PROMETHEUS:
+        steps.append({"id": "organize", "options": {"excludeByName": {"Time": True}}})
+    if panel.numeric_columns:
+        conversions = [{"targetField": name, "destinationType": "number"} for name in panel.numeric_columns]
+        steps.append({"id": "convertFieldType", "options": {"fields": {}, "conversions": conversions}})
+    if panel.sort_descending_by:
+        steps.append({"id": "sortBy", "options": {"fields": {}, "sort": [{"field": panel.sort_descending_by, "desc": True}]}})
+    return steps
 
 
 def _render_target(query: Target, ref_id: str, ds: dict) -> dict:
@@ -243,7 +261,7 @@ def _render_target(query: Target, ref_id: str, ds: dict) -> dict:
             target["metricsQueryType"] = "range"
         else:
             target["tableType"] = "spans"
-            target["spss"] = 5
+            target["spss"] = query.spans_per_trace
         return target
     return {"refId": ref_id, "datasource": ds, "queryType": "serviceMap"}
 

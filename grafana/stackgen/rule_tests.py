@@ -8,6 +8,8 @@ from the alert definitions, so a reworded runbook does not need editing twice. R
 
 from __future__ import annotations
 
+from tokentrace import semconv as sc
+
 from .alerts import ALERTS, Alert
 from .metrics import CACHE_LOOKUPS, COST, COST_UNKNOWN, DURATION, L
 
@@ -22,7 +24,7 @@ def _fires(alert: str, summary: str, **labels: str) -> dict:
     a: Alert = _BY_NAME[alert]
     return {
         "exp_labels": {**labels, "severity": a.severity, "source": "tokentrace"},
-        "exp_annotations": {"summary": summary, "description": a.description, "runbook": a.runbook},
+        "exp_annotations": {**a.annotations(), "summary": summary},
     }
 
 
@@ -31,6 +33,16 @@ def _check(alert: str, eval_time: str, *fired: dict) -> dict:
 
 
 _OPENAI = {L.provider: "openai", L.operation: "chat", L.request_model: "gpt-4o-mini"}
+
+
+def _unknown_cost(model: str, reason: str, values: str) -> dict:
+    labels = {**_OPENAI, L.request_model: model, L.cost_unknown_reason: reason}
+    return {"series": _series(COST_UNKNOWN.prom, job="app", instance="i1", **labels), "values": values}
+
+
+def _unknown_cost_fires(model: str, reason: str) -> dict:
+    return _fires("TokentraceUnknownCostCalls", f"app: calls to {model} have no known cost ({reason})",
+                  job="app", **{L.provider: "openai", L.request_model: model, L.cost_unknown_reason: reason})
 
 
 def _cost(job: str, values: str) -> dict:
@@ -123,27 +135,25 @@ ALERT_TESTS = {
             ],
         },
         {
-            "name": "unknown-cost calls fire for a new model and for more calls; silent once they stop",
+            "name": "unknown-cost calls fire for a new model and for more calls, by reason; silent once they stop",
             "interval": "1m",
             "input_series": [
-                {"series": _series(COST_UNKNOWN.prom, job="app", instance="i1", **{**_OPENAI, L.request_model: "acme-1"}),
-                 "values": "1x70"},
-                {"series": _series(COST_UNKNOWN.prom, job="app", instance="i1", **{**_OPENAI, L.request_model: "acme-2"}),
-                 "values": "1x40 2x30"},
+                _unknown_cost("acme-1", sc.COST_UNKNOWN_NO_PRICE, "1x70"),
+                _unknown_cost("acme-2", sc.COST_UNKNOWN_NO_PRICE, "1x40 2x30"),
+                _unknown_cost("gpt-4o-mini", sc.COST_UNKNOWN_NO_USAGE, "_x60 1x25"),
             ],
             "alert_rule_test": [
                 # both series are new: their first calls alert.
                 _check("TokentraceUnknownCostCalls", "5m",
-                       _fires("TokentraceUnknownCostCalls", "app: calls to acme-1 have no known cost",
-                              job="app", **{L.provider: "openai", L.request_model: "acme-1"}),
-                       _fires("TokentraceUnknownCostCalls", "app: calls to acme-2 have no known cost",
-                              job="app", **{L.provider: "openai", L.request_model: "acme-2"})),
+                       _unknown_cost_fires("acme-1", sc.COST_UNKNOWN_NO_PRICE),
+                       _unknown_cost_fires("acme-2", sc.COST_UNKNOWN_NO_PRICE)),
                 _check("TokentraceUnknownCostCalls", "30m"),
                 # acme-2 is called again at 41m.
-                _check("TokentraceUnknownCostCalls", "45m",
-                       _fires("TokentraceUnknownCostCalls", "app: calls to acme-2 have no known cost",
-                              job="app", **{L.provider: "openai", L.request_model: "acme-2"})),
-                _check("TokentraceUnknownCostCalls", "70m"),
+                _check("TokentraceUnknownCostCalls", "45m", _unknown_cost_fires("acme-2", sc.COST_UNKNOWN_NO_PRICE)),
+                # a priced model answers without usage at 61m: its own alert, by reason.
+                _check("TokentraceUnknownCostCalls", "65m",
+                       _unknown_cost_fires("gpt-4o-mini", sc.COST_UNKNOWN_NO_USAGE)),
+                _check("TokentraceUnknownCostCalls", "80m"),
             ],
         },
     ],

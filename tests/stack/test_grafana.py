@@ -104,9 +104,7 @@ def test_dashboard_structure(path):
 @pytest.mark.parametrize("dashboard", dashboards.DASHBOARDS, ids=lambda d: d.uid)
 def test_template_variables(dashboard):
     names = {v.name for v in dashboard.variables}
-    assert {"service", "provider"} <= names
-    if dashboard is not dashboards.CACHE_DASHBOARD:  # the cache's lookup metrics have no model label
-        assert "model" in names
+    assert {"service", "provider", "model"} <= names
     filters = {v.name for v in dashboard.variables if v.query}
     rendered = json.dumps(dashboard.render())
     for panel, query in dashboard.prometheus_queries():
@@ -126,3 +124,68 @@ def test_every_metric_name_in_a_query_is_known():
         for panel, query in dashboard.prometheus_queries():
             for name in pattern.findall(query.expr):
                 assert name in known, f"{panel.title}: unknown series {name}"
+
+
+_REFERENCE = re.compile(r"\$\{(?P<braced>\w+)(?::(?P<format>\w+))?\}|\$(?P<bare>\w+)")
+_MULTI_VALUE_MATCH = re.compile(r'=~ "\^\(\$\{\w+:' + dashboards.TRACEQL_VARIABLE_FORMAT + r'\}\)\$"')
+
+
+def _traceql_targets():
+    """Every TraceQL query of the shipped dashboard files, with the file's template variables."""
+    for path in DASHBOARD_FILES:
+        dashboard = json.loads(path.read_text())
+        variables = dashboard["templating"]["list"]
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                if target.get("queryType") == "traceql":
+                    yield pytest.param(variables, target["query"], id=f"{path.name}: {panel['title']}")
+
+
+def test_the_dashboards_have_traceql_queries():
+    assert len(list(_traceql_targets())) >= 5
+
+
+@pytest.mark.parametrize(("variables", "query"), list(_traceql_targets()))
+def test_traceql_interpolates_variables_only_in_a_format_tempo_accepts(variables, query):
+    """Multi-value variables only as ``=~ "^(${var:pipe})$"``: ``:regex`` escapes ``.`` as ``\\.``, which
+    Tempo rejects inside a TraceQL string (grafana/tempo#3086), and the default (glob) format gives
+    ``{a,b}``. Textbox variables (one value: a duration, a number) may stand bare."""
+    multi_value = {v["name"] for v in variables if v["type"] == "query" and v.get("multi")}
+    textboxes = {v["name"] for v in variables if v["type"] == "textbox"}
+    braced = 0
+    for ref in _REFERENCE.finditer(query):
+        if ref["bare"]:
+            assert ref["bare"] in textboxes, f"${ref['bare']} in {query!r}: use the {{name:pipe}} form"
+            continue
+        braced += 1
+        assert ref["braced"] in multi_value, ref.group(0)
+        assert ref["format"] == dashboards.TRACEQL_VARIABLE_FORMAT == "pipe", ref.group(0)
+    assert len(_MULTI_VALUE_MATCH.findall(query)) == braced, query
+
+
+def test_the_traceql_filter_survives_a_dotted_model_name():
+    """What Grafana sends for gpt-4.1-mini: a TraceQL string with no backslash escape in it."""
+    from stackgen.model import substitute
+
+    clause = dashboards.traceql_matches("span.gen_ai.request.model", "model")
+    assert substitute(clause, {"model": "gpt-4.1-mini"}) == 'span.gen_ai.request.model =~ "^(gpt-4.1-mini)$"'
+    assert "\\" not in substitute(clause, {"model": "gpt-4.1-mini|gpt-4o"})
+
+
+@pytest.mark.parametrize("title", ["Slowest GenAI calls (slower than $slow)",
+                                   "Most expensive GenAI calls (over $expensive USD)"])
+def test_the_span_tables_come_sorted_largest_first(title):
+    rendered = json.loads((GRAFANA / "dashboards" / "tokentrace-traces.json").read_text())
+    panel = next(p for p in rendered["panels"] if p["title"] == title)
+    (sort,) = [t for t in panel["transformations"] if t["id"] == "sortBy"]
+    column = sort["options"]["sort"][0]
+    assert column["desc"] is True
+    assert panel["options"]["sortBy"] == [{"displayName": column["field"], "desc": True}]
+    (target,) = panel["targets"]
+    assert target["limit"] >= 500, "the search limit caps what the table can sort"
+    if column["field"] != "Duration":  # a span attribute: Grafana types it as a string
+        conversions = [c for t in panel["transformations"] if t["id"] == "convertFieldType"
+                       for c in t["options"]["conversions"]]
+        assert {"targetField": column["field"], "destinationType": "number"} in conversions
+        steps = [t["id"] for t in panel["transformations"]]
+        assert steps.index("convertFieldType") < steps.index("sortBy")

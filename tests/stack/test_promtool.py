@@ -51,7 +51,23 @@ def test_every_alert_has_summary_description_and_runbook():
     for rule in rules:
         annotations = rule["annotations"]
         assert annotations["summary"] and annotations["description"] and annotations["runbook"], rule["alert"]
+        assert annotations["runbook_url"], rule["alert"]
         assert rule["labels"]["severity"] in ("info", "warning", "critical")
+
+
+def _github_anchor(heading: str) -> str:
+    """GitHub's heading slug: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_runbook_url_leads_to_its_runbook_heading():
+    readme = GRAFANA / "README.md"
+    anchors = {_github_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", readme.read_text(), re.M)}
+    shipped = yaml.safe_load(RULES_FILE.read_text())["groups"]
+    for rule in (r for g in shipped for r in g["rules"] if "alert" in r):
+        path, _, anchor = rule["annotations"]["runbook_url"].rpartition("#")
+        assert (GRAFANA.parent / path).resolve() == readme.resolve() or path.endswith("/grafana/README.md"), path
+        assert anchor == _github_anchor(rule["alert"]) and anchor in anchors, (rule["alert"], anchor)
 
 
 def test_alerts_read_recordings_made_before_them_in_their_group():

@@ -83,7 +83,8 @@ def test_unknown_cost_alert_is_active_for_the_unpriced_model(proof):
               if r["name"] == "TokentraceUnknownCostCalls" for a in r.get("alerts", [])]
     from .workload import UNPRICED_MODEL
 
-    assert any(a["labels"].get(L.request_model) == UNPRICED_MODEL for a in active), active
+    assert any(a["labels"].get(L.request_model) == UNPRICED_MODEL
+               and a["labels"].get(L.cost_unknown_reason) == "no_price" for a in active), active
 
 
 _LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+),\s*(?P<label>\w+)\)$")
@@ -211,3 +212,41 @@ def test_the_cache_panels_see_exact_and_semantic_hits_and_misses(proof):
     lines = proof.api.query_range(substitute(ratio.expr, VALUES), start=now - 30, end=now, step=2)
     kinds = {s["metric"].get(L.cache_lookup) for s in lines if _finite([s])}
     assert kinds == {"exact", "semantic"}, lines
+
+
+def _panel_query(title: str) -> Query:
+    return next(q for d in dashboards.DASHBOARDS for p, q in d.prometheus_queries() if p.title == title)
+
+
+def test_the_prompt_cache_panels_see_reads_and_writes_by_model(proof):
+    """The provider's prompt cache: read and write tokens, each with its model, as the workload made them."""
+    from stackgen.metrics import PROMPT_CACHE_TOKENS
+
+    from .workload import CHAT_MODEL, CLAUDE_MODEL, PROMPT_CACHE_TOKENS as PER_ROUND
+
+    totals = {s["metric"][L.prompt_cache_operation]: float(s["value"][1])
+              for s in proof.api.query(f"sum by ({L.prompt_cache_operation}) ({PROMPT_CACHE_TOKENS.prom})")}
+    assert totals == {op: 2 * tokens for op, tokens in PER_ROUND.items()}, totals
+    now = time.time()
+    rate = _panel_query("Prompt-cache tokens per second, read and write, by model")
+    lines = proof.api.query_range(substitute(rate.expr, VALUES), start=now - 30, end=now, step=2)
+    kinds = {(s["metric"][L.request_model], s["metric"][L.prompt_cache_operation]) for s in lines if _finite([s])}
+    assert kinds == {(CHAT_MODEL, "read"), (CLAUDE_MODEL, "read"), (CLAUDE_MODEL, "write")}, lines
+
+
+def test_the_unknown_cost_panel_breaks_down_by_reason(proof):
+    by_reason = _panel_query("Unknown-cost calls by reason in range")
+    result = proof.api.query(substitute(by_reason.expr, VALUES))
+    assert {s["metric"].get(L.cost_unknown_reason) for s in result} == {"no_price"}, result
+
+
+def test_the_cache_dashboard_filters_by_model(proof):
+    """Lookups carry gen_ai.request.model: picking one model keeps its lookups and drops the others'."""
+    from .workload import CHAT_MODEL
+
+    lookups = _panel_query("Lookups per second by result")
+    now = time.time()
+    for model, expected in ((CHAT_MODEL, True), ("no-such-model", False)):
+        expr = substitute(lookups.expr, {**VALUES, "model": model})
+        lines = proof.api.query_range(expr, start=now - 30, end=now, step=2)
+        assert bool(lines) == expected, (model, lines)

@@ -2,11 +2,11 @@
 
 One round makes every kind of call the dashboards show: chat and Responses API calls, streams
 (time to first chunk, chunk gaps), embeddings, Anthropic messages and streams, errors (a 429, a
-529, a stream failing mid-way), a model with no price (unknown cost), provider-side cached
-tokens, and the response cache (``CACHE``, configured by the proof with the semantic layer on and
-the built-in ``hashing`` embedder): exact hits, semantic hits, misses and skips, hence cost and
-tokens saved. The proof test runs it twice, with Prometheus scraping in between, so every counter
-and histogram increases inside the query windows.
+529, a stream failing mid-way), a model with no price (unknown cost), the provider's prompt
+cache (reads and writes), and the response cache (``CACHE``, configured by the proof with the
+semantic layer on and the built-in ``hashing`` embedder): exact hits, semantic hits, misses and
+skips, hence cost and tokens saved. The proof test runs it twice, with Prometheus scraping in
+between, so every counter and histogram increases inside the query windows.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ CACHE = tokentrace.CacheSettings(backend="memory", semantic=True, embedder="hash
 
 CALLS_PER_ROUND = 19
 FAILED_PER_ROUND = 3
+# Per round, provider prompt-cache tokens by tokentrace.prompt_cache.operation.
+PROMPT_CACHE_TOKENS = {"read": 1536 + 4000, "write": 4000}
 # Per round, from the response cache (round 1: the first CACHED_QUESTION is a miss, then stored).
 EXACT_HITS = (2, 3)
 SEMANTIC_HITS = (1, 1)
@@ -81,7 +83,8 @@ def run_round(fake: Any, server: Any, round_no: int) -> int:
     call(oa.responses.create, model=RESPONSES_MODEL, input=f"{q}: say hi", temperature=0.7)
     drain(call(oa.responses.create, model=RESPONSES_MODEL, input=f"{q}: stream hi", stream=True, temperature=0.7))
     call(oa.embeddings.create, model=EMBEDDING_MODEL, input=[f"{q}: embed me"])
-    # Anthropic messages and a stream.
+    # Anthropic messages and a stream; the first call writes a prompt-cache entry, the second reads it.
+    fake.queue(FakeReply(text="stored", input_tokens=20, output_tokens=3, cache_creation_tokens=4000))
     call(an.messages.create, model=CLAUDE_MODEL, max_tokens=64, messages=_user(f"{q}: hello"))
     fake.queue(FakeReply(text="cached", input_tokens=20, output_tokens=3, cached_tokens=4000))
     call(an.messages.create, model=CLAUDE_MODEL, max_tokens=64, messages=_user(f"{q}: reuse context"))
