@@ -31,7 +31,8 @@ $(OLD_VENV)/bin/python:
 
 test-oldest: $(OLD_VENV)/bin/python
 	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'openai==$(OLDEST_OPENAI)' 'anthropic==$(OLDEST_ANTHROPIC)' 'httpx<0.28'
-	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/guards tests/test_never_break.py tests/test_content_and_config.py tests/testing
+	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/guards tests/test_never_break.py tests/test_content_and_config.py tests/testing \
+		tests/test_launcher.py tests/test_launcher_anthropic.py tests/test_setup.py tests/test_demo.py tests/test_never_break_injected.py
 
 # The overhead benchmark compares against pinned peer instrumentations: its own venv, never the test one.
 BENCH_VENV ?= .venv-bench

@@ -38,6 +38,28 @@ def offer_to_helper(proxy: Any) -> None:
         stream_for_helper.set(proxy)
 
 
+def end_with_helper_close(helper: Any, observed: Any, is_async: bool) -> None:
+    """Leaving an old anthropic stream helper early closes only its HTTP response: end the call
+    there too (as closed), not when the helper is garbage-collected."""
+    close = helper.close
+    if is_async:
+        async def aclose() -> None:
+            try:
+                await close()
+            finally:
+                observed._self_end(sc.STREAM_END_CLOSED)
+
+        helper.close = aclose
+    else:
+        def sync_close() -> None:
+            try:
+                close()
+            finally:
+                observed._self_end(sc.STREAM_END_CLOSED)
+
+        helper.close = sync_close
+
+
 class _StreamEnds:
     """The single-end bookkeeping shared by the sync and async stream proxies."""
 
@@ -56,7 +78,11 @@ class _StreamEnds:
             return self._self_acc.add(chunk)
         except Exception:
             log_internal_error("stream chunk")
-            return True
+            try:  # the usage chunk tokentrace asked for must still not reach the application
+                hides = getattr(self._self_acc, "hides", None)
+                return not (hides is not None and hides(chunk))
+            except Exception:
+                return True
 
     def _self_end(self, how: str) -> None:
         inv = self._self_inv

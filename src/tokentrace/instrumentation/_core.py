@@ -22,7 +22,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from .. import semconv as sc
 from .._errors import log_internal_error
-from .._streams import AsyncStreamProxy, RawResponseProxy, SyncStreamProxy, offer_to_helper
+from .._streams import AsyncStreamProxy, RawResponseProxy, SyncStreamProxy, end_with_helper_close, offer_to_helper
 from ..cache._controls import HEADER as CACHE_CONTROL_HEADER
 from ..cache._controls import pop_header
 from ..cache._replay import fold_stream
@@ -153,7 +153,14 @@ class Call:
             if raw is not None and hasattr(raw, "response"):
                 # Older anthropic SDKs return their stream helper itself, which reads its
                 # inner raw stream through private generators: observe that raw stream.
-                result._raw_stream = proxy_type(raw, inv, acc)
+                observed = result._raw_stream = proxy_type(raw, inv, acc)
+                end_with_helper_close(result, observed, is_async)
+                return result
+            if _refuses_proxies(result):
+                # isinstance(proxy, Stream) would be False: observe the stream's iterator in place.
+                observer = result._iterator = proxy_type(result._iterator, inv, acc)
+                end_with_helper_close(result, observer, is_async)
+                offer_to_helper(observer)
                 return result
             proxy = proxy_type(result, inv, acc)
             offer_to_helper(proxy)
@@ -195,6 +202,12 @@ class Call:
                 log_internal_error("ending an unparsed raw response")
 
 
+def _refuses_proxies(stream: Any) -> bool:
+    """A stream class whose metaclass has its own ``isinstance`` rule (anthropic < 0.4x's
+    ``Stream``: only its exact type passes), iterating a private ``_iterator``."""
+    return "__instancecheck__" in vars(type(type(stream))) and hasattr(stream, "_iterator")
+
+
 def contextvars_run(fn: Callable[[], None]) -> Callable[[], None]:
     context = contextvars.copy_context()
     return lambda: context.run(fn)
@@ -215,6 +228,10 @@ class _RecordingAccumulator:
     def add(self, chunk: Any) -> bool:
         self._chunks.append(chunk)
         return self._inner.add(chunk)
+
+    def hides(self, chunk: Any) -> bool:
+        hides = getattr(self._inner, "hides", None)
+        return hides is not None and hides(chunk)
 
     def result(self) -> GenAIResult:
         result = self._inner.result()
@@ -237,6 +254,8 @@ class PendingCall:
     usage_injected: bool
     outcome: Optional[ChainOutcome] = None
     refusal: Optional[BaseException] = None
+    body_before_injection: Any = None
+    """The JSON body as the application (or a guard's rewrite) made it, before tokentrace asked for usage."""
 
     def decide(self, chain: GuardChain) -> None:
         """Run the guards; never raises (a refusal is kept and raised by :meth:`start`)."""
@@ -250,7 +269,7 @@ class PendingCall:
             return
         outcome = self.outcome
         if outcome.body is not None:
-            self.options.json_data = dict(outcome.body)
+            self.options.json_data = self.body_before_injection = dict(outcome.body)
             if self.usage_injected:  # ask again for the usage tokentrace had asked for, if still a stream
                 self.usage_injected = bool(outcome.body.get("stream")) and _inject_stream_usage(
                     self.options, self.route, outcome.body)
@@ -276,6 +295,9 @@ class PendingCall:
         except Exception:
             log_internal_error("starting a span")
             call = None
+            if self.usage_injected:  # no one would take the usage chunk out: send what the app asked
+                self.options.json_data = self.body_before_injection
+                self.usage_injected = False
         if self.refusal is not None:
             if call is not None:
                 call.fail(self.refusal)
@@ -302,6 +324,7 @@ def prepare_call(routes: Routes, client: Any, args: tuple, kwargs: dict) -> Opti
         if extra:
             body = {**body, **extra}
         injected = False
+        sent = options.json_data
         if (routes.inject_stream_usage and route.inject_stream_usage is not None and body.get("stream")
                 and _accepts_stream_options(client)):
             injected = _inject_stream_usage(options, route, body)
@@ -316,7 +339,7 @@ def prepare_call(routes: Routes, client: Any, args: tuple, kwargs: dict) -> Opti
             request.attributes[sc.GEN_AI_PROVIDER_NAME] = platform
         if injected:
             request.attributes[sc.TT_STREAM_USAGE_INJECTED] = True
-        return PendingCall(route, request, options, server, injected)
+        return PendingCall(route, request, options, server, injected, body_before_injection=sent)
     except Exception:
         log_internal_error("reading a request")
         return None

@@ -181,6 +181,11 @@ class ChatStreamAccumulator:
             self._add_choice(choice, read)
         return True
 
+    def hides(self, chunk: Any) -> bool:
+        """Whether ``chunk`` is the usage-only chunk tokentrace asked for (kept from the application)."""
+        read = accessor(chunk)
+        return self.usage_injected and read(chunk, "usage", None) is not None and not read(chunk, "choices", None)
+
     def _add_choice(self, choice: Any, read: Any) -> None:
         index = read(choice, "index", None) or 0
         state = self.choices.get(index)

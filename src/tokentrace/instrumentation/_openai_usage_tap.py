@@ -50,14 +50,24 @@ def _usage_only(data: Any, take: Callable[[Any], Any]) -> bool:
 
 def _tap(events: Iterator[Any], take: Callable[[Any], Any]) -> Iterator[Any]:
     for sse in events:
-        if _passes(sse, take):
+        if _passes_safely(sse, take):
             yield sse
 
 
 async def _atap(events: AsyncIterator[Any], take: Callable[[Any], Any]) -> AsyncIterator[Any]:
     async for sse in events:
-        if _passes(sse, take):
+        if _passes_safely(sse, take):
             yield sse
+
+
+def _passes_safely(sse: Any, take: Callable[[Any], Any]) -> bool:
+    """:func:`_passes`; an event it fails on goes to the SDK as it came (the stream proxy still
+    keeps a parsed usage chunk from the application)."""
+    try:
+        return _passes(sse, take)
+    except Exception:
+        log_internal_error("reading a stream event")
+        return True
 
 
 def _passes(sse: Any, take: Callable[[Any], Any]) -> bool:

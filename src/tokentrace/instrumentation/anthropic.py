@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from .._streams import collect_streams_for_helper, stream_for_helper
+from .._streams import collect_streams_for_helper, end_with_helper_close, stream_for_helper
 from ..config import Settings
 from ..package import ANTHROPIC_INSTRUMENTS
 from . import _anthropic_messages as messages
@@ -42,18 +42,19 @@ def _helper_rebuilds_stream() -> bool:
         return False
 
 
-def _adopt(helper_stream: Any) -> None:
+def _adopt(helper_stream: Any, is_async: bool) -> None:
     proxy = stream_for_helper.get()
     raw = getattr(helper_stream, "_raw_stream", None)
     if proxy is not None and raw is not None and hasattr(proxy, "hand_over"):
-        helper_stream._raw_stream = proxy.hand_over(raw)
+        observed = helper_stream._raw_stream = proxy.hand_over(raw)
+        end_with_helper_close(helper_stream, observed, is_async)
 
 
 def _sync_enter(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     token = collect_streams_for_helper()
     try:
         stream = wrapped(*args, **kwargs)
-        _adopt(stream)
+        _adopt(stream, is_async=False)
     finally:
         stream_for_helper.reset(token)
     return stream
@@ -63,7 +64,7 @@ async def _async_enter(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> A
     token = collect_streams_for_helper()
     try:
         stream = await wrapped(*args, **kwargs)
-        _adopt(stream)
+        _adopt(stream, is_async=True)
     finally:
         stream_for_helper.reset(token)
     return stream
