@@ -26,7 +26,8 @@ def instrument(telemetry):
 
     def _instrument(**settings):
         tokentrace.instrument(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **settings
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider,
+            logger_provider=telemetry.logger_provider, **settings
         )
         return telemetry
 

@@ -9,7 +9,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tokentrace.exporters.file import iter_spans
+from tokentrace import semconv as sc
+from tokentrace.exporters.file import iter_log_records, iter_spans
+
+EVENT = sc.EVENT_INFERENCE_DETAILS
 
 CALL = """
 from tokentrace.testing import FakeProvider
@@ -81,3 +84,63 @@ def test_otlp_exporter_is_the_default(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+
+
+def test_content_events_go_to_the_otlp_file_and_the_console(tmp_path: Path):
+    """With event capture on, the details event reaches OTEL_LOGS_EXPORTER and the OTLP file."""
+    out = tmp_path / "telemetry.jsonl"
+    done = _python(
+        "import tokentrace\ntokentrace.instrument()\n" + CALL
+        + "from opentelemetry import _logs, trace\n"
+        "trace.get_tracer_provider().force_flush(); _logs.get_logger_provider().force_flush()\n",
+        OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="console",
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="EVENT_ONLY", TOKENTRACE_OTLP_FILE=str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert EVENT in done.stdout
+    (span,) = iter_spans(out)
+    (record,) = iter_log_records(out)
+    assert (record["eventName"] or record["attributes"].get("event.name")) == EVENT
+    assert (record["traceId"], record["spanId"]) == (span["traceId"], span["spanId"])
+    assert "gen_ai.input.messages" in record["attributes"] and "gen_ai.input.messages" not in span["attributes"]
+    assert any("resourceLogs" in json.loads(line) for line in out.read_text().splitlines())
+
+
+def test_uses_the_app_logger_provider():
+    """An app that registered its own LoggerProvider gets the events in it."""
+    done = _python(
+        textwrap.dedent("""
+        from opentelemetry import _logs
+        from tokentrace.testing import CapturedTelemetry
+        captured = CapturedTelemetry()
+        _logs.set_logger_provider(captured.logger_provider)
+        import tokentrace
+        tokentrace.instrument(capture_content="EVENT_ONLY")
+        assert _logs.get_logger_provider() is captured.logger_provider
+        """) + CALL + "print([event.name for event in captured.events()])\n",
+        OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"['{EVENT}']"
+
+
+def test_logs_take_their_own_otlp_protocol():
+    """OTEL_EXPORTER_OTLP_LOGS_PROTOCOL picks the log exporter, as for the other signals."""
+    done = _python(
+        textwrap.dedent("""
+        import tokentrace._setup as setup
+        modules = []
+        class Recording:
+            def __init__(self, exporter, *args, **kwargs):
+                modules.append(type(exporter).__module__)
+            def __getattr__(self, name):
+                return lambda *args, **kwargs: True
+        setup.BatchLogRecordProcessor = Recording
+        import tokentrace
+        tokentrace.instrument()
+        print(modules)
+        """),
+        OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL="http/protobuf",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['opentelemetry.exporter.otlp.proto.http._log_exporter']"

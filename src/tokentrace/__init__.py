@@ -70,6 +70,7 @@ def instrument(
     *,
     tracer_provider: Any = None,
     meter_provider: Any = None,
+    logger_provider: Any = None,
     capture_content: Any = None,
     pii_scrub: Optional[bool] = None,
     content_max_length: Optional[int] = None,
@@ -93,6 +94,8 @@ def instrument(
     Args:
         tracer_provider: provider to use instead of the global one.
         meter_provider: provider to use instead of the global one.
+        logger_provider: provider for the content events (``gen_ai.client.inference.operation.details``)
+            instead of the global one.
         capture_content: ``ContentCapture`` mode, its name, or a bool.
         pii_scrub: scrub PII from captured content (default True).
         content_max_length: cap on each captured text, 0 for none (default 10000).
@@ -135,7 +138,7 @@ def instrument(
     )
     _apply_price_file(prices, settings.prices_file)
     with _lock:
-        providers = configure_providers(tracer_provider, meter_provider, otlp_file)
+        providers = configure_providers(tracer_provider, meter_provider, otlp_file, logger_provider=logger_provider)
         for sdk in sdks:
             if importlib.util.find_spec(sdk) is None:
                 continue
@@ -145,6 +148,7 @@ def instrument(
             instrumentor.instrument(
                 tracer_provider=providers.tracer_provider,
                 meter_provider=providers.meter_provider,
+                logger_provider=providers.logger_provider,
                 settings=settings,
             )
 

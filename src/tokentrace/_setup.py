@@ -1,4 +1,5 @@
-"""Set up OpenTelemetry providers from the standard ``OTEL_*`` variables when the app has none.
+"""Set up OpenTelemetry providers (traces, metrics, and logs for the content events) from the
+standard ``OTEL_*`` variables when the app has none.
 
 An application that configured OpenTelemetry itself (or runs under ``opentelemetry-instrument``)
 keeps its providers: tokentrace only adds its instrumentation.
@@ -10,7 +11,9 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from opentelemetry import metrics, trace
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -26,6 +29,7 @@ from . import environment_variables as env
 from .config import ConfigError, parse_non_negative_int
 
 _EXPORTERS = ("otlp", "console", "none")
+_SIGNALS = (("OTEL_TRACES_EXPORTER", "TRACES"), ("OTEL_METRICS_EXPORTER", "METRICS"), ("OTEL_LOGS_EXPORTER", "LOGS"))
 _PROTOCOLS = ("grpc", "http/protobuf")
 
 
@@ -35,6 +39,8 @@ class Providers:
     meter_provider: Any
     created: bool
     """True when tokentrace created (and registered) the providers."""
+    logger_provider: Any = None
+    """Where the content events go (``gen_ai.client.inference.operation.details``)."""
 
 
 def _is_configured(provider: Any, default_types: tuple[str, ...]) -> bool:
@@ -77,6 +83,22 @@ def _otlp_metric_exporter(protocol: str) -> MetricExporter:
     return OTLPMetricExporter()
 
 
+def _otlp_log_exporter(protocol: str) -> Any:
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter  # type: ignore[assignment]
+    return OTLPLogExporter()
+
+
+def _console_log_exporter() -> Any:
+    from opentelemetry.sdk._logs import export
+
+    # Newer SDKs renamed it; the old name warns there.
+    exporter_class = getattr(export, "ConsoleLogRecordExporter", None) or export.ConsoleLogExporter
+    return exporter_class()
+
+
 def _interval(environ: Mapping[str, str]) -> Optional[int]:
     for variable in (env.TOKENTRACE_METRIC_EXPORT_INTERVAL, "OTEL_METRIC_EXPORT_INTERVAL"):
         if environ.get(variable):
@@ -90,7 +112,7 @@ def _interval(environ: Mapping[str, str]) -> Optional[int]:
 def validate_environment(environ: Optional[Mapping[str, str]] = None) -> None:
     """Check the provider-related variables, so a bad value fails before anything is set up."""
     environ = os.environ if environ is None else environ
-    for variable, signal in (("OTEL_TRACES_EXPORTER", "TRACES"), ("OTEL_METRICS_EXPORTER", "METRICS")):
+    for variable, signal in _SIGNALS:
         if "otlp" in _exporter_names(environ, variable):
             _protocol(environ, signal)
     _interval(environ)
@@ -101,8 +123,13 @@ def configure_providers(
     meter_provider: Any = None,
     otlp_file: Optional[str] = None,
     environ: Optional[Mapping[str, str]] = None,
+    logger_provider: Any = None,
 ) -> Providers:
-    """Providers to instrument with: the given ones, the app's registered ones, or new ones."""
+    """Providers to instrument with: the given ones, the app's registered ones, or new ones.
+
+    Each signal on its own: a LoggerProvider is set up (``OTEL_LOGS_EXPORTER``) when the app
+    registered none, even if it registered a TracerProvider, as for the MeterProvider.
+    """
     environ = os.environ if environ is None else environ
     validate_environment(environ)
     otlp_file = otlp_file or environ.get(env.TOKENTRACE_OTLP_FILE) or None
@@ -119,7 +146,13 @@ def configure_providers(
             meter_provider = _new_meter_provider(environ, otlp_file)
             metrics.set_meter_provider(meter_provider)
             created = True
-    return Providers(tracer_provider, meter_provider, created)
+    if logger_provider is None:
+        logger_provider = _logs.get_logger_provider()
+        if not _is_configured(logger_provider, ("ProxyLoggerProvider", "NoOpLoggerProvider")):
+            logger_provider = _new_logger_provider(environ, otlp_file)
+            _logs.set_logger_provider(logger_provider)
+            created = True
+    return Providers(tracer_provider, meter_provider, created, logger_provider)
 
 
 def _new_tracer_provider(environ: Mapping[str, str], otlp_file: Optional[str]) -> TracerProvider:
@@ -151,3 +184,15 @@ def _new_meter_provider(environ: Mapping[str, str], otlp_file: Optional[str]) ->
             )
         )
     return MeterProvider(resource=Resource.create(), metric_readers=readers)
+
+
+def _new_logger_provider(environ: Mapping[str, str], otlp_file: Optional[str]) -> LoggerProvider:
+    provider = LoggerProvider(resource=Resource.create())
+    for name in _exporter_names(environ, "OTEL_LOGS_EXPORTER"):
+        exporter = _otlp_log_exporter(_protocol(environ, "LOGS")) if name == "otlp" else _console_log_exporter()
+        provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    if otlp_file:
+        from .exporters.file import OTLPJsonFileLogExporter
+
+        provider.add_log_record_processor(BatchLogRecordProcessor(OTLPJsonFileLogExporter(otlp_file, flush_each=True)))
+    return provider

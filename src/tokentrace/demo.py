@@ -222,6 +222,11 @@ def flush_telemetry() -> None:
 
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
     metrics.get_meter_provider().force_flush()  # type: ignore[attr-defined]
+    from opentelemetry import _logs
+
+    flush = getattr(_logs.get_logger_provider(), "force_flush", None)
+    if flush is not None:
+        flush()
 
 
 def run_rounds(fake: FakeProvider, base_url: str, rounds: int, interval: float,

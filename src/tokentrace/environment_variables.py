@@ -25,7 +25,7 @@ TOKENTRACE_ANTHROPIC_SDK_SPANS = "TOKENTRACE_ANTHROPIC_SDK_SPANS"
 tokentrace turns them off while it instruments the SDK, so each call has one GenAI span."""
 
 TOKENTRACE_OTLP_FILE = "TOKENTRACE_OTLP_FILE"
-"""Path of an OTLP JSON Lines file (the Collector file exporter's format) that spans and metrics
+"""Path of an OTLP JSON Lines file (the Collector file exporter's format) that spans, metrics and logs
 are also written to, when tokentrace sets up the OpenTelemetry providers."""
 
 TOKENTRACE_METRIC_EXPORT_INTERVAL = "TOKENTRACE_METRIC_EXPORT_INTERVAL"

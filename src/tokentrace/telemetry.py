@@ -18,18 +18,21 @@ import json
 import threading
 import time
 import weakref
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
+from opentelemetry import _logs
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from . import semconv as sc
+from ._content_events import ContentEvents
 from ._deferred import DeferredPoints, context_of, record
-from ._errors import logger
+from ._errors import log_internal_error, logger
 from ._pii import NO_SCRUB, PIIScrubber
 from .config import Settings
+from .content import scrub_content
 from .cost import STATUS_UNKNOWN, Cost, cost_for_call
 from .model import GenAIRequest, GenAIResult, Usage
 from .pricing import price_table
@@ -55,6 +58,7 @@ class Telemetry:
         settings: Settings,
         tracer_provider: Optional[TracerProvider] = None,
         meter_provider: Optional[MeterProvider] = None,
+        logger_provider: Optional[_logs.LoggerProvider] = None,
     ) -> None:
         self.settings = settings
         self.tracer = trace.get_tracer(
@@ -96,6 +100,11 @@ class Telemetry:
         self.chunk_metrics = _chunk_metrics(settings)
         """Record ``gen_ai.client.operation.time_per_output_chunk`` (one point per chunk)."""
         self._warned_models: set[str] = set()
+        mode = settings.capture_content
+        self.content_enabled = mode.enabled
+        """The one check the calls make when content capture is off."""
+        self.content_on_span = mode.on_span
+        self.content_events = ContentEvents(logger_provider) if mode.as_event else None
         if settings.capture_content.enabled and settings.pii_scrub:
             self.scrubber: PIIScrubber = PIIScrubber(
                 enabled=True, max_length=settings.content_max_length or None
@@ -104,9 +113,16 @@ class Telemetry:
             self.scrubber = PIIScrubber(enabled=False, max_length=settings.content_max_length or None)
         else:
             self.scrubber = NO_SCRUB
+        self.capper = (
+            PIIScrubber(enabled=False, max_length=settings.content_max_length or None) if mode.enabled else NO_SCRUB
+        )
+        """Caps what is not text (a blob's base64 content) without looking for PII in it."""
 
     def start(self, request: GenAIRequest) -> "Invocation":
         return Invocation(self, request)
+
+    def scrub_content(self, value: Any) -> Any:
+        return scrub_content(value, self.scrubber.scrub_value, self.capper.scrub)
 
     def cost_of(self, request: GenAIRequest, result: GenAIResult, usage: Optional[Usage], estimated: bool) -> Cost:
         cost = cost_for_call(
@@ -249,7 +265,7 @@ class Invocation:
 
     __slots__ = (
         "telemetry", "request", "span", "_token", "_start", "_first_chunk", "_last_chunk",
-        "_gaps", "chunk_count", "ended", "cache_hit",
+        "_gaps", "chunk_count", "ended", "cache_hit", "_content",
     )
 
     def __init__(self, telemetry: Telemetry, request: GenAIRequest) -> None:
@@ -266,7 +282,7 @@ class Invocation:
         self.ended = False
         self.cache_hit = False
         """Answered by the response cache: nothing was spent, the avoided cost was saved."""
-        if telemetry.settings.capture_content.enabled and self.span.is_recording():
+        if telemetry.content_enabled:
             self._capture_input()
 
     def detach(self) -> None:
@@ -308,8 +324,8 @@ class Invocation:
                 attributes[sc.ERROR_TYPE] = result.error
                 span.set_status(Status(StatusCode.ERROR, result.error))
             span.set_attributes(attributes)  # one call: each takes the span's lock and validates
-            if self.telemetry.settings.capture_content.enabled and result.output_messages is not None:
-                self._capture_output(result)
+        if self.telemetry.content_enabled:
+            self._capture_output(result, stream_end, result.error)
         self._record_metrics(usage, duration,
                              metric_attrs if result.error is None else {**metric_attrs, sc.ERROR_TYPE: result.error})
         self._record_cost(cost, metric_attrs, usage)
@@ -331,8 +347,8 @@ class Invocation:
             if saved.total is not None:
                 attributes[sc.TT_CACHE_SAVED_COST] = saved.total
             span.set_attributes(attributes)
-            if self.telemetry.settings.capture_content.enabled and result.output_messages is not None:
-                self._capture_output(result)
+        if self.telemetry.content_enabled:
+            self._capture_output(result, stream_end, None)
         self.telemetry.deferred.add(_record_points, (
             self.telemetry, {**metric_attrs, sc.TT_CACHE_RESULT: sc.CACHE_HIT}, span.get_span_context(),
             duration, None, None, None,
@@ -368,6 +384,8 @@ class Invocation:
             span.set_attributes(attributes)
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{kind}: {exc}"[:512]))
+        if self.telemetry.content_enabled:
+            self._capture_output(partial, sc.STREAM_END_ERROR, kind)
         self._record_metrics(partial.usage if partial else None, duration, {**metric_attrs, sc.ERROR_TYPE: kind})
         if cost is not None and partial is not None and partial.usage is not None:
             self._record_cost(cost, metric_attrs, partial.usage)
@@ -446,28 +464,61 @@ class Invocation:
                                                   (sc.TT_PROMPT_CACHE_OPERATION, sc.PROMPT_CACHE_WRITE))
 
     def _capture_input(self) -> None:
+        """Build the input content once: on the span now, kept for the event at the end."""
+        self._content: Optional[dict[str, Any]] = None
+        telemetry = self.telemetry
+        on_span = telemetry.content_on_span and self.span.is_recording()
+        if not on_span and telemetry.content_events is None:
+            return
+        try:
+            self._content = captured = self._input_content()
+            if on_span and captured:
+                self.span.set_attributes({key: _to_json(value) for key, value in captured.items()})
+        except Exception:
+            log_internal_error("capturing the input messages")
+
+    def _input_content(self) -> dict[str, Any]:
         content = self.request.content() if self.request.content is not None else {}
-        scrub = self.telemetry.scrubber.scrub_value
-        attrs = {}
+        captured = {}
         for key in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_TOOL_DEFINITIONS):
             value = content.get(key)
             if value:
-                attrs[key] = _to_json(scrub(value) if key != sc.GEN_AI_TOOL_DEFINITIONS else value)
-        self._emit_content(attrs)
+                captured[key] = value if key == sc.GEN_AI_TOOL_DEFINITIONS else self.telemetry.scrub_content(value)
+        return captured
 
-    def _capture_output(self, result: GenAIResult) -> None:
-        assert result.output_messages is not None
-        messages = self.telemetry.scrubber.scrub_value(result.output_messages())
-        self._emit_content({sc.GEN_AI_OUTPUT_MESSAGES: _to_json(messages)})
-
-    def _emit_content(self, attrs: dict[str, str]) -> None:
-        if not attrs:
+    def _capture_output(self, result: Optional[GenAIResult], stream_end: Optional[str], error: Optional[str]) -> None:
+        """At the call's single end: the output on the span, and the one details event."""
+        telemetry = self.telemetry
+        on_span = telemetry.content_on_span and self.span.is_recording()
+        if not on_span and telemetry.content_events is None:
             return
-        mode = self.telemetry.settings.capture_content
-        if mode.on_span:
-            self.span.set_attributes(attrs)
-        if mode.as_event:
-            self.span.add_event(sc.EVENT_INFERENCE_DETAILS, attrs)
+        try:
+            outputs = None
+            if result is not None and result.output_messages is not None:
+                outputs = telemetry.scrub_content(result.output_messages())
+            if on_span and outputs:
+                self.span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, _to_json(outputs))
+            if telemetry.content_events is not None:
+                content = dict(self._content or {})
+                if outputs:
+                    content[sc.GEN_AI_OUTPUT_MESSAGES] = outputs
+                attributes = self._operation_attributes(result, stream_end, error)
+                telemetry.content_events.emit(attributes, content, self.span)
+        except Exception:
+            log_internal_error("recording the message content")
+
+    def _operation_attributes(self, result: Optional[GenAIResult], stream_end: Optional[str],
+                              error: Optional[str]) -> dict[str, Any]:
+        """The span's attributes as the conventions name them (tokentrace's own left out)."""
+        attributes = dict(self.request.attributes)
+        if result is not None:
+            attributes.update(self._response_attributes(result, stream_end))
+        if error is not None:
+            attributes[sc.ERROR_TYPE] = error
+        return {key: value for key, value in attributes.items() if not key.startswith(_OWN_ATTRIBUTE_PREFIX)}
+
+
+_OWN_ATTRIBUTE_PREFIX = "tokentrace."
 
 
 def _record_points(
@@ -495,10 +546,15 @@ def _add_cost_attributes(attrs: dict[str, Any], cost: Cost) -> None:
     if cost.total is None:
         return
     attrs[sc.TT_COST_TOTAL] = cost.total
-    attrs[sc.TT_COST_INPUT] = cost.input
-    attrs[sc.TT_COST_CACHED_INPUT] = cost.cached_input
-    attrs[sc.TT_COST_CACHE_WRITE] = cost.cache_write
-    attrs[sc.TT_COST_OUTPUT] = cost.output
+    # Parts that are 0 are left out: the SDK validates every attribute (~0.9 µs each).
+    if cost.input:
+        attrs[sc.TT_COST_INPUT] = cost.input
+    if cost.cached_input:
+        attrs[sc.TT_COST_CACHED_INPUT] = cost.cached_input
+    if cost.cache_write:
+        attrs[sc.TT_COST_CACHE_WRITE] = cost.cache_write
+    if cost.output:
+        attrs[sc.TT_COST_OUTPUT] = cost.output
     attrs[sc.TT_COST_CURRENCY] = cost.currency
     attrs[sc.TT_COST_PRICE_MODEL] = cost.price_model
 

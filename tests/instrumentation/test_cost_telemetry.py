@@ -142,3 +142,11 @@ def test_anthropic_fast_mode_is_priced_at_fast_rates(fake, instrumented, stream)
         client.messages.create(**kwargs)
     attrs = instrumented.span().attributes
     assert attrs[sc.TT_COST_TOTAL] == pytest.approx((1000 * 10.0 + 100 * 50.0) * M)  # standard: 5 / 25
+
+
+def test_cost_parts_that_are_zero_are_left_out(fake, instrumented):
+    """An embeddings call has only input cost: the span carries no zero-valued parts."""
+    fake.openai_client().embeddings.create(model="text-embedding-3-small", input="hello")
+    attrs = instrumented.span().attributes
+    assert attrs[sc.TT_COST_TOTAL] == attrs[sc.TT_COST_INPUT] > 0
+    assert not {sc.TT_COST_CACHED_INPUT, sc.TT_COST_CACHE_WRITE, sc.TT_COST_OUTPUT} & set(attrs)

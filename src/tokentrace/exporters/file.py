@@ -1,10 +1,11 @@
 """OTLP JSON Lines file exporters and a reader for the files they write.
 
-Each ``export()`` appends one line: an ``ExportTraceServiceRequest`` or
-``ExportMetricsServiceRequest`` in the OTLP/JSON encoding, the format the OpenTelemetry
-Collector's ``file`` exporter writes (and its ``otlpjsonfile`` receiver reads): lowerCamelCase
-field names, trace and span ids as lowercase hex, enums as integers, 64-bit integers as decimal
-strings and default values omitted.
+Each ``export()`` appends one line: an ``ExportTraceServiceRequest``,
+``ExportMetricsServiceRequest`` or ``ExportLogsServiceRequest`` in the OTLP/JSON encoding, the
+format the OpenTelemetry Collector's ``file`` exporter writes (and its ``otlpjsonfile`` receiver
+reads): ``resourceSpans``, ``resourceMetrics`` or ``resourceLogs``, lowerCamelCase field names,
+trace and span ids as lowercase hex, enums as integers, 64-bit integers as decimal strings and
+default values omitted.
 
 Within a process a lock keeps every line whole. With ``flush_each=False`` lines sit in a buffer
 until it fills, ``force_flush()`` or ``shutdown()`` (note that ``BatchSpanProcessor.force_flush()``
@@ -23,6 +24,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Optional, Seq
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.metrics import (
@@ -43,12 +45,21 @@ from opentelemetry.sdk.metrics.view import Aggregation
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+try:  # newer OpenTelemetry SDKs renamed the log exporter interface (the old names warn)
+    from opentelemetry.sdk._logs.export import LogRecordExporter as _LogExporter
+    from opentelemetry.sdk._logs.export import LogRecordExportResult as _LogExportResult
+except ImportError:
+    from opentelemetry.sdk._logs.export import LogExporter as _LogExporter  # type: ignore[no-redef]
+    from opentelemetry.sdk._logs.export import LogExportResult as _LogExportResult  # type: ignore[no-redef]
+
 __all__ = [
     "OTLPJsonFileSpanExporter",
     "OTLPJsonFileMetricExporter",
+    "OTLPJsonFileLogExporter",
     "read_otlp_json_lines",
     "iter_spans",
     "iter_metric_points",
+    "iter_log_records",
     "decode_any_value",
     "decode_attributes",
 ]
@@ -227,6 +238,13 @@ def _hex_exemplar_ids(body: dict[str, Any]) -> None:
                             _b64_to_hex(exemplar, "traceId", "spanId")
 
 
+def _hex_log_ids(body: dict[str, Any]) -> None:
+    for resource_logs in body.get("resourceLogs", ()):
+        for scope_logs in resource_logs.get("scopeLogs", ()):
+            for log_record in scope_logs.get("logRecords", ()):
+                _b64_to_hex(log_record, "traceId", "spanId")
+
+
 class OTLPJsonFileSpanExporter(SpanExporter):
     """Append each batch of spans to ``path`` as one OTLP/JSON ``ExportTraceServiceRequest`` line.
 
@@ -317,6 +335,37 @@ class OTLPJsonFileMetricExporter(MetricExporter):
         return self._file.flush()
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self._file.close()
+
+
+class OTLPJsonFileLogExporter(_LogExporter):  # type: ignore[misc]
+    """Append each batch of log records (events) to ``path`` as one ``ExportLogsServiceRequest``
+    line; the same file as the span and metric exporters may share. ``export()`` never raises."""
+
+    def __init__(self, path: PathLike, *, flush_each: bool = False) -> None:
+        self._file = _JsonLinesFile(path, flush_each)
+
+    @property
+    def path(self) -> str:
+        """Absolute path of the file written to."""
+        return self._file.path
+
+    def export(self, batch: Sequence[Any]) -> Any:
+        if self._file.closed:
+            return _LogExportResult.FAILURE
+        if not batch:
+            return _LogExportResult.SUCCESS
+        try:
+            line = _request_to_line(encode_logs(batch), _hex_log_ids)
+        except Exception:  # noqa: BLE001
+            _logger.exception("could not encode %d log records as OTLP JSON", len(batch))
+            return _LogExportResult.FAILURE
+        return _LogExportResult.SUCCESS if self._file.write_line(line) else _LogExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._file.flush()
+
+    def shutdown(self) -> None:
         self._file.close()
 
 
@@ -454,6 +503,41 @@ def _flat_span(span: Mapping[str, Any], resource: dict[str, Any], scope: dict[st
             }
             for link in span.get("links", ())
         ],
+        "resource": resource,
+        "scope": scope,
+    }
+
+
+def iter_log_records(path: PathLike, *, strict: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield every log record (event) in an OTLP JSON Lines file as one flat dict.
+
+    Keys: ``eventName`` (``""`` when unnamed; older OpenTelemetry APIs name events by an
+    ``event.name`` attribute instead), ``timeUnixNano`` and ``observedTimeUnixNano`` (ints or
+    ``None``), ``severityNumber``, ``severityText``, ``body`` (python value), ``attributes``,
+    ``traceId`` and ``spanId`` (hex, ``None`` when not correlated), ``flags``, ``resource`` and
+    ``scope``.
+    """
+    for request in read_otlp_json_lines(path, strict=strict):
+        for resource_logs in request.get("resourceLogs", ()):
+            resource = decode_attributes((resource_logs.get("resource") or {}).get("attributes"))
+            for scope_logs in resource_logs.get("scopeLogs", ()):
+                scope = _scope(scope_logs.get("scope"))
+                for log_record in scope_logs.get("logRecords", ()):
+                    yield _flat_log_record(log_record, resource, scope)
+
+
+def _flat_log_record(log_record: Mapping[str, Any], resource: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "eventName": log_record.get("eventName", ""),
+        "timeUnixNano": _int(log_record.get("timeUnixNano"), None),
+        "observedTimeUnixNano": _int(log_record.get("observedTimeUnixNano"), None),
+        "severityNumber": int(log_record.get("severityNumber", 0)),
+        "severityText": log_record.get("severityText", ""),
+        "body": decode_any_value(log_record.get("body")),
+        "attributes": decode_attributes(log_record.get("attributes")),
+        "traceId": log_record.get("traceId") or None,
+        "spanId": log_record.get("spanId") or None,
+        "flags": int(log_record.get("flags", 0)),
         "resource": resource,
         "scope": scope,
     }

@@ -17,9 +17,9 @@ from ._core import Route, Routes, async_request_wrapper, sync_request_wrapper
 class RequestHookInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Patches an SDK's ``SyncAPIClient.request`` / ``AsyncAPIClient.request``.
 
-    ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``settings`` (a
-    :class:`~tokentrace.config.Settings`; resolved from the environment when absent, as under
-    ``opentelemetry-instrument``).
+    ``instrument()`` accepts ``tracer_provider``, ``meter_provider``, ``logger_provider`` (for
+    the content events) and ``settings`` (a :class:`~tokentrace.config.Settings`; resolved from
+    the environment when absent, as under ``opentelemetry-instrument``).
     """
 
     base_client_module: str = ""
@@ -44,7 +44,9 @@ class RequestHookInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         settings = kwargs.get("settings") or resolve_settings()
-        telemetry = Telemetry(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        telemetry = Telemetry(
+            settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"), kwargs.get("logger_provider")
+        )
         routes = Routes(self.routes(settings), inject_stream_usage=self.inject_stream_usage(settings))
         chain = kwargs.get("guard_chain")
         if chain is None:
