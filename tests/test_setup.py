@@ -141,6 +141,45 @@ def test_logs_take_their_own_otlp_protocol():
         print(modules)
         """),
         OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL="http/protobuf",
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="EVENT_ONLY",
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['opentelemetry.exporter.otlp.proto.http._log_exporter']"
+
+
+def test_no_logger_provider_without_content_events():
+    """Content capture off (the default): tokentrace registers no LoggerProvider, so the app can
+    still set its own later."""
+    done = _python(textwrap.dedent("""
+        import tokentrace
+        from opentelemetry import _logs
+        tokentrace.instrument()
+        print(type(_logs.get_logger_provider()).__name__)
+        """), OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ProxyLoggerProvider"
+
+
+def test_variables_of_providers_the_app_set_up_are_not_read():
+    """The app registered every provider: an exporter name tokentrace does not know (valid for the
+    app's own setup) does not fail instrument()."""
+    done = _python(textwrap.dedent("""
+        from opentelemetry import _logs, metrics, trace
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+        trace.set_tracer_provider(TracerProvider())
+        metrics.set_meter_provider(MeterProvider())
+        _logs.set_logger_provider(LoggerProvider())
+        import tokentrace
+        tokentrace.instrument()
+        print("ok")
+        """), OTEL_TRACES_EXPORTER="otlp_proto_http", OTEL_LOGS_EXPORTER="otlp_proto_http",
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="EVENT_ONLY")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_bad_variables_of_providers_tokentrace_sets_up_fail():
+    done = _python("import tokentrace\ntokentrace.instrument()\n", OTEL_TRACES_EXPORTER="zipkin-ish")
+    assert done.returncode != 0 and "OTEL_TRACES_EXPORTER" in done.stderr

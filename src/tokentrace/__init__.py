@@ -138,7 +138,8 @@ def instrument(
     )
     _apply_price_file(prices, settings.prices_file)
     with _lock:
-        providers = configure_providers(tracer_provider, meter_provider, otlp_file, logger_provider=logger_provider)
+        providers = configure_providers(tracer_provider, meter_provider, otlp_file, logger_provider=logger_provider,
+                                        events=settings.capture_content.as_event)
         for sdk in sdks:
             if importlib.util.find_spec(sdk) is None:
                 continue

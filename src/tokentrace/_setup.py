@@ -109,13 +109,15 @@ def _interval(environ: Mapping[str, str]) -> Optional[int]:
     return None
 
 
-def validate_environment(environ: Optional[Mapping[str, str]] = None) -> None:
-    """Check the provider-related variables, so a bad value fails before anything is set up."""
+def validate_environment(environ: Optional[Mapping[str, str]] = None,
+                         signals: tuple[str, ...] = ("TRACES", "METRICS", "LOGS")) -> None:
+    """Check the variables of the providers about to be set up, so a bad value fails first."""
     environ = os.environ if environ is None else environ
     for variable, signal in _SIGNALS:
-        if "otlp" in _exporter_names(environ, variable):
+        if signal in signals and "otlp" in _exporter_names(environ, variable):
             _protocol(environ, signal)
-    _interval(environ)
+    if "METRICS" in signals:
+        _interval(environ)
 
 
 def configure_providers(
@@ -124,35 +126,38 @@ def configure_providers(
     otlp_file: Optional[str] = None,
     environ: Optional[Mapping[str, str]] = None,
     logger_provider: Any = None,
+    events: bool = False,
 ) -> Providers:
     """Providers to instrument with: the given ones, the app's registered ones, or new ones.
 
-    Each signal on its own: a LoggerProvider is set up (``OTEL_LOGS_EXPORTER``) when the app
-    registered none, even if it registered a TracerProvider, as for the MeterProvider.
+    Each signal on its own (a MeterProvider is set up when the app registered a TracerProvider
+    only). A LoggerProvider is set up only when ``events`` (content events are on) and the app
+    registered none. Only the variables of the providers set up here are read and checked.
     """
     environ = os.environ if environ is None else environ
-    validate_environment(environ)
-    otlp_file = otlp_file or environ.get(env.TOKENTRACE_OTLP_FILE) or None
-    created = False
     if tracer_provider is None:
         tracer_provider = trace.get_tracer_provider()
-        if not _is_configured(tracer_provider, ("ProxyTracerProvider", "NoOpTracerProvider")):
-            tracer_provider = _new_tracer_provider(environ, otlp_file)
-            trace.set_tracer_provider(tracer_provider)
-            created = True
     if meter_provider is None:
         meter_provider = metrics.get_meter_provider()
-        if not _is_configured(meter_provider, ("_ProxyMeterProvider", "NoOpMeterProvider")):
-            meter_provider = _new_meter_provider(environ, otlp_file)
-            metrics.set_meter_provider(meter_provider)
-            created = True
     if logger_provider is None:
         logger_provider = _logs.get_logger_provider()
-        if not _is_configured(logger_provider, ("ProxyLoggerProvider", "NoOpLoggerProvider")):
-            logger_provider = _new_logger_provider(environ, otlp_file)
-            _logs.set_logger_provider(logger_provider)
-            created = True
-    return Providers(tracer_provider, meter_provider, created, logger_provider)
+    new_traces = not _is_configured(tracer_provider, ("ProxyTracerProvider", "NoOpTracerProvider"))
+    new_metrics = not _is_configured(meter_provider, ("_ProxyMeterProvider", "NoOpMeterProvider"))
+    new_logs = events and not _is_configured(logger_provider, ("ProxyLoggerProvider", "NoOpLoggerProvider"))
+    signals = tuple(name for name, new in (("TRACES", new_traces), ("METRICS", new_metrics), ("LOGS", new_logs)) if new)
+    validate_environment(environ, signals)
+    if signals:
+        otlp_file = otlp_file or environ.get(env.TOKENTRACE_OTLP_FILE) or None
+    if new_traces:
+        tracer_provider = _new_tracer_provider(environ, otlp_file)
+        trace.set_tracer_provider(tracer_provider)
+    if new_metrics:
+        meter_provider = _new_meter_provider(environ, otlp_file)
+        metrics.set_meter_provider(meter_provider)
+    if new_logs:
+        logger_provider = _new_logger_provider(environ, otlp_file)
+        _logs.set_logger_provider(logger_provider)
+    return Providers(tracer_provider, meter_provider, bool(signals), logger_provider)
 
 
 def _new_tracer_provider(environ: Mapping[str, str], otlp_file: Optional[str]) -> TracerProvider:

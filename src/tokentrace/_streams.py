@@ -60,6 +60,18 @@ def end_with_helper_close(helper: Any, observed: Any, is_async: bool) -> None:
         helper.close = sync_close
 
 
+def _observer_of(parsed: Any) -> Any:
+    """The stream proxy behind what ``parse()`` returned: itself, or the one observing an SDK
+    stream in place (its ``_iterator``, or an old stream helper's ``_raw_stream``)."""
+    if isinstance(parsed, _StreamEnds):
+        return parsed
+    for name in ("_iterator", "_raw_stream"):
+        inner = getattr(parsed, name, None)
+        if isinstance(inner, _StreamEnds):
+            return inner
+    return None
+
+
 class _StreamEnds:
     """The single-end bookkeeping shared by the sync and async stream proxies."""
 
@@ -246,5 +258,6 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
             self._self_on_end()
             return
         for _, observed in list(self._self_parsed.values()):
-            if isinstance(observed, _StreamEnds):
-                observed._self_end(how)
+            observer = _observer_of(observed)
+            if observer is not None:
+                observer._self_end(how)

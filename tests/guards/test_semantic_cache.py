@@ -378,3 +378,20 @@ def test_a_backend_without_get_many_still_serves_tie_groups(fake, instrument):
     ask(client, "Population of city 50, please")
     assert len(fake.requests) == 2
     assert telemetry.spans()[-1].attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT
+
+
+class GeneratorSearchBackend(ProtocolOnlyBackend):
+    """search() may return any iterable, e.g. a generator."""
+
+    def search(self, partition, vector, count, min_similarity):
+        yield from self.inner.search(partition, vector, count, min_similarity)
+
+
+def test_a_backend_whose_search_yields_still_serves(fake, instrument):
+    telemetry = instrument(cache=ResponseCache(GeneratorSearchBackend(), semantic=True, embedder=NumberBlindEmbedder(),
+                                               verifier=reject_numbers, threshold=0.5))
+    client = fake.openai_client()
+    ask(client, "population of city 5")
+    ask(client, "Population of city 5, please")
+    assert len(fake.requests) == 1
+    assert telemetry.spans()[-1].attributes[sc.TT_CACHE_RESULT] == sc.CACHE_HIT

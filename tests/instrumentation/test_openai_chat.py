@@ -409,3 +409,28 @@ def test_null_usage_is_stripped_only_where_it_is_the_chunks_own():
     assert stripped(plain) == plain.replace(',"usage":null', "")
     assert stripped(tail) == '{"id":"c","choices":[],"obfuscation":"abc"}'
     assert stripped(nested) == nested
+
+
+def test_a_dropped_unfinished_stream_ends_its_span_at_once(fake, instrumented):
+    """Without waiting for the cyclic garbage collector: the proxy holds no reference cycle."""
+    import gc
+
+    stream = fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    next(iter(stream))
+    gc.disable()
+    try:
+        del stream
+        spans = instrumented.spans()
+    finally:
+        gc.enable()
+    assert len(spans) == 1 and spans[0].attributes[sc.TT_STREAM_END] == "abandoned"
+
+
+def test_leaving_with_streaming_response_ends_a_parsed_stream_as_closed(fake, instrumented):
+    fake.queue(FakeReply(text="one two three four five six", chunks=6))
+    with fake.openai_client().chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True) as response:
+        stream = response.parse()
+        next(iter(stream))
+        assert instrumented.spans() == []
+    assert instrumented.span().attributes[sc.TT_STREAM_END] == "closed_early"

@@ -236,7 +236,7 @@ class ResponseCache(Guard):
         nearest: Optional[float] = None
         rejection: Optional[str] = None
         chosen: Optional[tuple[CacheEntry, float]] = None
-        found = backend.search(partition, vector, _SEARCH_K, self.threshold)
+        found = list(backend.search(partition, vector, _SEARCH_K, self.threshold))
         fetched: dict[str, Optional[bytes]] = {}
         for index, (candidate_key, similarity) in enumerate(found):
             if nearest is not None and (self.ambiguity_margin <= 0 or similarity < nearest - self.ambiguity_margin):

@@ -12,6 +12,7 @@ and :meth:`Call.complete`.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextvars
 from dataclasses import dataclass
@@ -205,7 +206,12 @@ class Call:
 def _refuses_proxies(stream: Any) -> bool:
     """A stream class whose metaclass has its own ``isinstance`` rule (anthropic < 0.4x's
     ``Stream``: only its exact type passes), iterating a private ``_iterator``."""
-    return "__instancecheck__" in vars(type(type(stream))) and hasattr(stream, "_iterator")
+    meta = type(type(stream))
+    return meta not in _PLAIN_METACLASSES and "__instancecheck__" in vars(meta) and hasattr(stream, "_iterator")
+
+
+_PLAIN_METACLASSES = (type, abc.ABCMeta)
+"""Their ``isinstance`` looks at ``__class__``, which a proxy reports as the stream's."""
 
 
 def contextvars_run(fn: Callable[[], None]) -> Callable[[], None]:
