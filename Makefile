@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # Oldest SDKs we support, tested in a second environment.
 OLDEST_OPENAI ?= 1.40.0
 OLDEST_ANTHROPIC ?= 0.30.0
+# The OpenTelemetry floor in pyproject.toml (opentelemetry-api/sdk 1.30 = contrib 0.51b0).
+OLDEST_OTEL ?= 1.30.0
+OLDEST_OTEL_CONTRIB ?= 0.51b0
 OLD_VENV ?= .venv-oldest
 
 .PHONY: demo test test-latest test-oldest setup bench clean
@@ -30,7 +33,10 @@ $(OLD_VENV)/bin/python:
 	$(OLD_VENV)/bin/python -m pip install --quiet --upgrade pip
 
 test-oldest: $(OLD_VENV)/bin/python
-	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'openai==$(OLDEST_OPENAI)' 'anthropic==$(OLDEST_ANTHROPIC)' 'httpx<0.28'
+	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'openai==$(OLDEST_OPENAI)' 'anthropic==$(OLDEST_ANTHROPIC)' 'httpx<0.28' \
+		'opentelemetry-api==$(OLDEST_OTEL)' 'opentelemetry-sdk==$(OLDEST_OTEL)' 'opentelemetry-exporter-otlp==$(OLDEST_OTEL)' \
+		'opentelemetry-instrumentation==$(OLDEST_OTEL_CONTRIB)' 'opentelemetry-distro==$(OLDEST_OTEL_CONTRIB)' \
+		'opentelemetry-exporter-prometheus==$(OLDEST_OTEL_CONTRIB)' 'opentelemetry-semantic-conventions==$(OLDEST_OTEL_CONTRIB)'
 	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/guards tests/test_never_break.py tests/test_content_and_config.py tests/testing \
 		tests/test_launcher.py tests/test_launcher_anthropic.py tests/test_setup.py tests/test_demo.py tests/test_never_break_injected.py
 

@@ -97,8 +97,11 @@ def test_argument_beats_environment():
     ],
 )
 def test_invalid_environment_fails_at_instrument_naming_the_setting(monkeypatch, variable, value):
-    """instrument() refuses an invalid variable with its name in the message, patching nothing."""
+    """instrument() refuses an invalid variable with its name in the message, patching nothing
+    (the logs variables are read when content events need a LoggerProvider)."""
     monkeypatch.setenv(variable, value)
+    if "LOGS" in variable:
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "EVENT_ONLY")
     with pytest.raises(tokentrace.ConfigError, match=variable):
         tokentrace.instrument()
     assert not tokentrace.is_instrumented("openai")

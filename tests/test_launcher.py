@@ -79,8 +79,10 @@ def test_each_instrumentor_checks_its_own_sdk_version_under_the_launcher(monkeyp
     with two SDKs in one distribution, each instrumentor still refuses an SDK it does not support
     (raising the conflict the launcher logs and skips), leaving the SDK unpatched."""
     import openai
-    from opentelemetry.instrumentation.dependencies import DependencyConflictError
+    from opentelemetry.instrumentation import dependencies
     from opentelemetry.instrumentation.distro import BaseDistro
+
+    conflict_error = getattr(dependencies, "DependencyConflictError", None)  # older versions log instead
 
     from tokentrace.instrumentation.openai import OpenAIInstrumentor
 
@@ -93,9 +95,10 @@ def test_each_instrumentor_checks_its_own_sdk_version_under_the_launcher(monkeyp
     original = openai._base_client.SyncAPIClient.request
     try:
         Distro().load_instrumentor(entry_point, skip_dep_check=True)
-    except DependencyConflictError as error:
+    except Exception as error:
+        assert conflict_error is not None and isinstance(error, conflict_error)
         assert "openai >= 999" in str(error.conflict)
     else:
-        raise AssertionError("an unsupported openai version was instrumented")
+        assert conflict_error is None, "the conflict was not raised for the launcher to log"
     assert openai._base_client.SyncAPIClient.request is original
     assert not OpenAIInstrumentor().is_instrumented_by_opentelemetry

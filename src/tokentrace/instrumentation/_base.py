@@ -14,6 +14,14 @@ from ..telemetry import Telemetry
 from ._core import Route, Routes, async_request_wrapper, sync_request_wrapper
 
 
+try:  # opentelemetry-instrumentation >= 0.55b0
+    from opentelemetry.instrumentation.dependencies import DependencyConflictError  # noqa: F401
+
+    _CONFLICTS_CAN_BE_RAISED = True
+except ImportError:
+    _CONFLICTS_CAN_BE_RAISED = False
+
+
 class RequestHookInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Patches an SDK's ``SyncAPIClient.request`` / ``AsyncAPIClient.request``.
 
@@ -32,8 +40,8 @@ class RequestHookInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # opentelemetry-instrument checks a distribution's "instruments" extras and then passes
         # skip_dep_check=True; this distribution holds two instrumentors for two SDKs, so each
         # checks its own SDK's version, and a conflict is raised for the launcher to log and skip.
-        if kwargs.pop("skip_dep_check", False):
-            kwargs["raise_exception_on_conflict"] = True
+        if kwargs.pop("skip_dep_check", False) and _CONFLICTS_CAN_BE_RAISED:
+            kwargs["raise_exception_on_conflict"] = True  # older versions log the conflict themselves
         return super().instrument(**kwargs)
 
     def routes(self, settings: Settings) -> Mapping[str, Route]:
