@@ -240,7 +240,8 @@ def redis_rows(args: argparse.Namespace, progress: Callable[[list[str]], None] =
                                    "--appendonly", "no"], cwd=tempfile.mkdtemp(), stdout=subprocess.DEVNULL)
     lines = ["## Redis 8.2 over loopback", "",
              f"Exact: one `GET`. Semantic: `VSIM` (top {SEARCH_K}, as a lookup asks: the nearest and those "
-             "about as near, for verification and the ambiguity rule; FILTER on expiry) + `GET` of the best candidate, "
+             "about as near, for verification and the ambiguity rule; `WITHATTRIBS`, expiry read from each result) "
+             "+ `GET` of the best candidate, "
              "384-d float32 vectors, one partition. ms per lookup (p50 / p99), 2000 lookups. Fill: random unit vectors "
              f"(no clusters: the hardest case for the HNSW graph), pipelined SET + VADD CAS from {FILL_CONNECTIONS} clients; "
              "fill s is the time to reach the row's size from the row before.", "",

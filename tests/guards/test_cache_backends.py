@@ -220,3 +220,46 @@ def test_expired_entries_are_not_candidates(vector_backend):
     _index(vector_backend, "p", "new", _unit(0.9, 0.1, 0, 0), ttl=60)
     time.sleep(0.35)
     assert [key for key, _ in vector_backend.search("p", _unit(1, 0, 0, 0), 5, 0.0)] == ["new"]
+
+
+def test_redis_search_drops_expired_vectors_it_meets(redis_servers):
+    """Expiry is read from the results' attributes; a vector found expired leaves the set."""
+    store = RedisBackend(redis_servers.fresh_url("redis-8"))
+    _index(store, "p", "old", _unit(1, 0, 0, 0), ttl=0.2)
+    _index(store, "p", "new", _unit(0.9, 0.1, 0, 0), ttl=60)
+    time.sleep(0.35)
+    assert [key for key, _ in store.search("p", _unit(1, 0, 0, 0), 5, 0.0)] == ["new"]
+    assert store.client.execute_command("VCARD", store.prefix + "vs:p") == 1
+    assert store._with_attributes  # Redis 8.2 answers WITHATTRIBS
+
+
+class _NoAttributes:
+    """A client for a server whose VSIM has no WITHATTRIBS (an early Redis 8)."""
+
+    def __init__(self, client):
+        self._client = client
+        self.commands = []
+
+    def execute_command(self, *args, **kwargs):
+        self.commands.append(args[0])
+        if args[0] == "VSIM" and "WITHATTRIBS" in args:
+            import redis
+
+            raise redis.ResponseError("syntax error")
+        return self._client.execute_command(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_redis_search_without_withattribs_filters_on_the_server(redis_servers):
+    import redis
+
+    raw = redis.Redis.from_url(redis_servers.fresh_url("redis-8"))
+    store = RedisBackend(client=_NoAttributes(raw))
+    _index(store, "p", "old", _unit(1, 0, 0, 0), ttl=0.2)
+    _index(store, "p", "new", _unit(0.9, 0.1, 0, 0), ttl=60)
+    time.sleep(0.35)
+    assert [key for key, _ in store.search("p", _unit(1, 0, 0, 0), 5, 0.0)] == ["new"]
+    assert [key for key, _ in store.search("p", _unit(1, 0, 0, 0), 5, 0.0)] == ["new"]
+    assert not store._with_attributes and store._down_until == 0.0  # not mistaken for an outage
