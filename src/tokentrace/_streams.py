@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import time
 from typing import Any, Callable
 
 import wrapt
@@ -78,6 +79,7 @@ class _StreamEnds:
     _self_inv: Invocation
     _self_acc: StreamAccumulator
     _self_handed_over = False
+    _self_it: Any = None
 
     def hand_over(self, raw_stream: Any) -> Any:
         """Observe ``raw_stream`` instead of this one, with the same invocation."""
@@ -86,7 +88,7 @@ class _StreamEnds:
 
     def _self_take(self, chunk: Any) -> bool:
         try:
-            self._self_inv.on_chunk()
+            self._self_inv.on_chunk(time.perf_counter())
             return self._self_acc.add(chunk)
         except Exception:
             log_internal_error("stream chunk")
@@ -133,9 +135,12 @@ class SyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
         return self
 
     def __next__(self) -> Any:
+        it = self._self_it
+        if it is None:  # the stream's own iterator, as a for loop over it would use (one frame less per chunk)
+            it = self._self_it = iter(self.__wrapped__)
         while True:
             try:
-                chunk = self.__wrapped__.__next__()
+                chunk = next(it)
             except StopIteration:
                 self._self_end(sc.STREAM_END_COMPLETED)
                 raise
@@ -172,9 +177,12 @@ class AsyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
         return self
 
     async def __anext__(self) -> Any:
+        it = self._self_it
+        if it is None:
+            it = self._self_it = self.__wrapped__.__aiter__()
         while True:
             try:
-                chunk = await self.__wrapped__.__anext__()
+                chunk = await it.__anext__()
             except StopAsyncIteration:
                 self._self_end(sc.STREAM_END_COMPLETED)
                 raise

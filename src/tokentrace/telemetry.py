@@ -291,8 +291,7 @@ class Invocation:
         if token is not None:
             otel_context.detach(token)
 
-    def on_chunk(self) -> None:
-        now = time.perf_counter()
+    def on_chunk(self, now: float) -> None:
         self.chunk_count += 1
         if self._first_chunk is None:
             self._first_chunk = now

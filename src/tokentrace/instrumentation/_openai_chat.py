@@ -155,7 +155,7 @@ class _Choice:
 class ChatStreamAccumulator:
     """Folds ``chat.completion.chunk`` objects; swallows the usage chunk tokentrace asked for."""
 
-    __slots__ = ("usage_injected", "response_id", "model", "usage", "choices", "attributes")
+    __slots__ = ("usage_injected", "response_id", "model", "usage", "choices", "attributes", "_read")
 
     def __init__(self, request: GenAIRequest, usage_injected: bool) -> None:
         self.usage_injected = usage_injected
@@ -164,9 +164,15 @@ class ChatStreamAccumulator:
         self.usage: Any = None
         self.choices: dict[int, _Choice] = {}
         self.attributes: dict[str, Any] = {}
+        self._read: Any = None
 
     def add(self, chunk: Any) -> bool:
-        read = accessor(chunk)  # every field of a chunk (and its choices) is of the same kind
+        if type(chunk) is dict:  # the usage chunk the usage tap read with json.loads
+            read: Any = get
+        else:  # SDK chunks (and their choices) are all of one kind: chosen once
+            read = self._read
+            if read is None:
+                read = self._read = accessor(chunk)
         if self.response_id is None:
             self.response_id = read(chunk, "id", None)
             self.model = read(chunk, "model", None)

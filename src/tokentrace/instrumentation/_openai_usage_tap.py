@@ -48,32 +48,37 @@ def _usage_only(data: Any, take: Callable[[Any], Any]) -> bool:
     return True
 
 
+# The twins share :func:`_passes`; an event it fails on goes to the SDK as it came (the stream
+# proxy still keeps a parsed usage chunk from the application). Per-chunk code: no extra frames.
 def _tap(events: Iterator[Any], take: Callable[[Any], Any]) -> Iterator[Any]:
     for sse in events:
-        if _passes_safely(sse, take):
+        try:
+            keep = _passes(sse, take)
+        except Exception:
+            log_internal_error("reading a stream event")
+            keep = True
+        if keep:
             yield sse
 
 
 async def _atap(events: AsyncIterator[Any], take: Callable[[Any], Any]) -> AsyncIterator[Any]:
     async for sse in events:
-        if _passes_safely(sse, take):
+        try:
+            keep = _passes(sse, take)
+        except Exception:
+            log_internal_error("reading a stream event")
+            keep = True
+        if keep:
             yield sse
 
 
-def _passes_safely(sse: Any, take: Callable[[Any], Any]) -> bool:
-    """:func:`_passes`; an event it fails on goes to the SDK as it came (the stream proxy still
-    keeps a parsed usage chunk from the application)."""
-    try:
-        return _passes(sse, take)
-    except Exception:
-        log_internal_error("reading a stream event")
-        return True
-
-
 def _passes(sse: Any, take: Callable[[Any], Any]) -> bool:
-    """The step both twins share: False for the usage-only event (``take`` has it), else the
-    event goes on, without its ``"usage":null``."""
-    data = getattr(sse, "data", None)
+    """False for the usage-only event (``take`` has it), else the event goes on, without its
+    ``"usage":null``."""
+    try:
+        data = sse._data  # the SDK's ServerSentEvent keeps it there (``data`` is a property over it)
+    except AttributeError:
+        data = getattr(sse, "data", None)
     if isinstance(data, str) and data.endswith(_NULL_USAGE_LAST):  # most chunks: one check, one copy
         try:
             sse._data = data[:-len(_NULL_USAGE_LAST)] + "}"
