@@ -86,17 +86,15 @@ class _StreamEnds:
         self._self_handed_over = True
         return type(self)(raw_stream, self._self_inv, self._self_acc)
 
-    def _self_take(self, chunk: Any) -> bool:
-        try:
-            self._self_inv.on_chunk(time.perf_counter())
-            return self._self_acc.add(chunk)
+    def _self_after_failure(self, chunk: Any) -> bool:
+        """Observing ``chunk`` failed (the twins' ``__next__`` observe inline: every chunk passes
+        there); whether the application still gets it."""
+        log_internal_error("stream chunk")
+        try:  # the usage chunk tokentrace asked for must still not reach the application
+            hides = getattr(self._self_acc, "hides", None)
+            return not (hides is not None and hides(chunk))
         except Exception:
-            log_internal_error("stream chunk")
-            try:  # the usage chunk tokentrace asked for must still not reach the application
-                hides = getattr(self._self_acc, "hides", None)
-                return not (hides is not None and hides(chunk))
-            except Exception:
-                return True
+            return True
 
     def _self_end(self, how: str) -> None:
         inv = self._self_inv
@@ -147,7 +145,12 @@ class SyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
             except BaseException as exc:
                 self._self_fail(exc)
                 raise
-            if self._self_take(chunk):
+            try:
+                self._self_inv.on_chunk(time.perf_counter())
+                keep = self._self_acc.add(chunk)
+            except Exception:
+                keep = self._self_after_failure(chunk)
+            if keep:
                 return chunk
 
     def __enter__(self) -> "SyncStreamProxy":
@@ -189,7 +192,12 @@ class AsyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
             except BaseException as exc:
                 self._self_fail(exc)
                 raise
-            if self._self_take(chunk):
+            try:
+                self._self_inv.on_chunk(time.perf_counter())
+                keep = self._self_acc.add(chunk)
+            except Exception:
+                keep = self._self_after_failure(chunk)
+            if keep:
                 return chunk
 
     async def __aenter__(self) -> "AsyncStreamProxy":

@@ -183,35 +183,32 @@ class ChatStreamAccumulator:
             self.usage = usage
             if self.usage_injected and not choices:
                 return False
-        for choice in choices or ():
-            self._add_choice(choice, read)
+        for choice in choices or ():  # one frame per chunk, not two: this runs for every chunk
+            index = read(choice, "index", None) or 0
+            state = self.choices.get(index)
+            if state is None:
+                state = self.choices[index] = _Choice()
+            delta = read(choice, "delta", None)
+            if delta is not None:
+                text = read(delta, "content", None)
+                if text:
+                    state.text.append(text)
+                refusal = read(delta, "refusal", None)
+                if refusal:
+                    state.refusal.append(refusal)
+                calls = read(delta, "tool_calls", None)
+                if calls:
+                    for call in calls:
+                        self._add_tool_call(state, call)
+            reason = read(choice, "finish_reason", None)
+            if reason:
+                state.finish_reason = reason
         return True
 
     def hides(self, chunk: Any) -> bool:
         """Whether ``chunk`` is the usage-only chunk tokentrace asked for (kept from the application)."""
         read = accessor(chunk)
         return self.usage_injected and read(chunk, "usage", None) is not None and not read(chunk, "choices", None)
-
-    def _add_choice(self, choice: Any, read: Any) -> None:
-        index = read(choice, "index", None) or 0
-        state = self.choices.get(index)
-        if state is None:
-            state = self.choices[index] = _Choice()
-        delta = read(choice, "delta", None)
-        if delta is not None:
-            text = read(delta, "content", None)
-            if text:
-                state.text.append(text)
-            refusal = read(delta, "refusal", None)
-            if refusal:
-                state.refusal.append(refusal)
-            calls = read(delta, "tool_calls", None)
-            if calls:
-                for call in calls:
-                    self._add_tool_call(state, call)
-        reason = read(choice, "finish_reason", None)
-        if reason:
-            state.finish_reason = reason
 
     @staticmethod
     def _add_tool_call(state: _Choice, call: Any) -> None:
