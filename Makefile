@@ -38,7 +38,7 @@ test-oldest: $(OLD_VENV)/bin/python
 		'opentelemetry-instrumentation==$(OLDEST_OTEL_CONTRIB)' 'opentelemetry-distro==$(OLDEST_OTEL_CONTRIB)' \
 		'opentelemetry-exporter-prometheus==$(OLDEST_OTEL_CONTRIB)' 'opentelemetry-semantic-conventions==$(OLDEST_OTEL_CONTRIB)'
 	$(OLD_VENV)/bin/python -m pytest -q tests/instrumentation tests/guards tests/test_never_break.py tests/test_content_and_config.py tests/testing \
-		tests/test_launcher.py tests/test_launcher_anthropic.py tests/test_setup.py tests/test_demo.py tests/test_never_break_injected.py
+		tests/test_launcher.py tests/test_setup.py tests/test_demo.py tests/test_never_break_injected.py
 
 # The overhead benchmark compares against pinned peer instrumentations: its own venv, never the test one.
 BENCH_VENV ?= .venv-bench

@@ -19,11 +19,20 @@ APP = textwrap.dedent(
     oa.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     an = fake.anthropic_client()
     an.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+    import anthropic._base_client as anthropic_base
+    import openai._base_client as openai_base
+    print("ANTHROPIC_PATCHED=" + str(hasattr(anthropic_base.SyncAPIClient.request, "__wrapped__")))
+    print("OPENAI_PATCHED=" + str(hasattr(openai_base.SyncAPIClient.request, "__wrapped__")))
     """
 )
 
 
 def _run(tmp_path: Path, **extra_env: str) -> list[dict]:
+    return _run_app(tmp_path, **extra_env)[0]
+
+
+def _run_app(tmp_path: Path, **extra_env: str) -> tuple[list[dict], str]:
+    """The app under the launcher: its console spans and its stdout."""
     app = tmp_path / "app.py"
     app.write_text(APP)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TOKENTRACE_"))}
@@ -36,7 +45,7 @@ def _run(tmp_path: Path, **extra_env: str) -> list[dict]:
         [str(launcher), sys.executable, str(app)], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    return _console_spans(done.stdout)
+    return _console_spans(done.stdout), done.stdout
 
 
 def _console_spans(stdout: str) -> list[dict]:
@@ -102,3 +111,24 @@ def test_each_instrumentor_checks_its_own_sdk_version_under_the_launcher(monkeyp
         assert conflict_error is None, "the conflict was not raised for the launcher to log"
     assert openai._base_client.SyncAPIClient.request is original
     assert not OpenAIInstrumentor().is_instrumented_by_opentelemetry
+
+
+# tokentrace's span names ("{operation} {model}"). anthropic >= 2 emits spans of its own
+# ("anthropic.messages.create") when tokentrace does not instrument it: that is the SDK untouched.
+TOKENTRACE_SPANS = {"chat gpt-4o-mini", "chat claude-haiku-4-5"}
+
+
+def test_disabled_instrumentations_turn_anthropic_off(tmp_path):
+    """Disabling tokentrace_anthropic leaves the anthropic SDK unpatched, with no tokentrace span
+    for it; openai is still instrumented."""
+    spans, stdout = _run_app(tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="tokentrace_anthropic")
+    ours = [s for s in spans if s["name"] in TOKENTRACE_SPANS]
+    assert [(s["name"], s["attributes"]["gen_ai.provider.name"]) for s in ours] == [("chat gpt-4o-mini", "openai")]
+    assert "ANTHROPIC_PATCHED=False" in stdout and "OPENAI_PATCHED=True" in stdout
+
+
+def test_disabling_both_by_name(tmp_path):
+    """Both names in the comma-separated list: no tokentrace span at all, the app still works."""
+    spans, stdout = _run_app(tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="tokentrace_openai,tokentrace_anthropic")
+    assert [s["name"] for s in spans if s["name"] in TOKENTRACE_SPANS] == []
+    assert "ANTHROPIC_PATCHED=False" in stdout and "OPENAI_PATCHED=False" in stdout

@@ -356,47 +356,42 @@ def on_start_raises(monkeypatch, telemetry) -> list:
     return calls
 
 
-def telemetry_start_raises(monkeypatch, telemetry) -> list:
+ACCUMULATORS = (_openai_chat.ChatStreamAccumulator, _anthropic_messages.MessagesStreamAccumulator,
+                _openai_responses.ResponsesStreamAccumulator)
+
+
+def _raising_in(monkeypatch, owners, name) -> list:
+    """Every ``owner.name`` raises (and records that it was reached)."""
     calls: list = []
-    monkeypatch.setattr(Telemetry, "start", _boom(calls))
+    for owner in owners:
+        monkeypatch.setattr(owner, name, _boom(calls))
     return calls
+
+
+def telemetry_start_raises(monkeypatch, telemetry) -> list:
+    return _raising_in(monkeypatch, (Telemetry,), "start")
 
 
 def accumulator_result_raises(monkeypatch, telemetry) -> list:
-    calls: list = []
-    for cls in (_openai_chat.ChatStreamAccumulator, _anthropic_messages.MessagesStreamAccumulator,
-                _openai_responses.ResponsesStreamAccumulator):
-        monkeypatch.setattr(cls, "result", _boom(calls))
-    return calls
+    return _raising_in(monkeypatch, ACCUMULATORS, "result")
 
 
 def result_of_raises(monkeypatch, telemetry) -> list:
     """The routes' extraction of a response (read at instrument() time, so patched before it)."""
-    calls: list = []
-    for module in (_openai_chat, _anthropic_messages, _openai_responses):
-        monkeypatch.setattr(module, "result_of", _boom(calls))
-    return calls
+    return _raising_in(monkeypatch, (_openai_chat, _anthropic_messages, _openai_responses), "result_of")
 
 
 def on_chunk_raises(monkeypatch, telemetry) -> list:
-    calls: list = []
-    monkeypatch.setattr(Invocation, "on_chunk", _boom(calls))
-    return calls
+    return _raising_in(monkeypatch, (Invocation,), "on_chunk")
 
 
 def accumulator_add_raises(monkeypatch, telemetry) -> list:
-    calls: list = []
-    for cls in (_openai_chat.ChatStreamAccumulator, _anthropic_messages.MessagesStreamAccumulator,
-                _openai_responses.ResponsesStreamAccumulator):
-        monkeypatch.setattr(cls, "add", _boom(calls))
-    return calls
+    return _raising_in(monkeypatch, ACCUMULATORS, "add")
 
 
 def usage_tap_raises(monkeypatch, telemetry) -> list:
     """The per-event check of the usage tap (which reads the usage chunk before the SDK does)."""
-    calls: list = []
-    monkeypatch.setattr(_openai_usage_tap, "_usage_only", _boom(calls))
-    return calls
+    return _raising_in(monkeypatch, (_openai_usage_tap,), "_usage_only")
 
 
 def _cases(injection, scenarios):

@@ -86,10 +86,13 @@ class _StreamEnds:
         self._self_handed_over = True
         return type(self)(raw_stream, self._self_inv, self._self_acc)
 
-    def _self_after_failure(self, chunk: Any) -> bool:
-        """Observing ``chunk`` failed (the twins' ``__next__`` observe inline: every chunk passes
-        there); whether the application still gets it."""
-        log_internal_error("stream chunk")
+    def _self_take(self, chunk: Any) -> bool:
+        """The twins' one step per chunk: observe it; whether the application gets it."""
+        try:
+            self._self_inv.on_chunk(time.perf_counter())
+            return self._self_acc.add(chunk)
+        except Exception:
+            log_internal_error("stream chunk")
         try:  # the usage chunk tokentrace asked for must still not reach the application
             hides = getattr(self._self_acc, "hides", None)
             return not (hides is not None and hides(chunk))
@@ -145,12 +148,7 @@ class SyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
             except BaseException as exc:
                 self._self_fail(exc)
                 raise
-            try:
-                self._self_inv.on_chunk(time.perf_counter())
-                keep = self._self_acc.add(chunk)
-            except Exception:
-                keep = self._self_after_failure(chunk)
-            if keep:
+            if self._self_take(chunk):
                 return chunk
 
     def __enter__(self) -> "SyncStreamProxy":
@@ -192,12 +190,7 @@ class AsyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
             except BaseException as exc:
                 self._self_fail(exc)
                 raise
-            try:
-                self._self_inv.on_chunk(time.perf_counter())
-                keep = self._self_acc.add(chunk)
-            except Exception:
-                keep = self._self_after_failure(chunk)
-            if keep:
+            if self._self_take(chunk):
                 return chunk
 
     async def __aenter__(self) -> "AsyncStreamProxy":

@@ -50,6 +50,16 @@ def _made_status_errors(client, monkeypatch):
     return made
 
 
+async def _drain(stream, async_, seen):
+    """Read ``stream`` to its end (or its error), keeping what arrived in ``seen``."""
+    if async_:
+        async for item in stream:
+            seen.append(item)
+    else:
+        for item in stream:
+            seen.append(item)
+
+
 def _assert_error_recorded(telemetry, error_type):
     span = telemetry.span()
     assert span.status.status_code is StatusCode.ERROR
@@ -187,12 +197,7 @@ async def test_anthropic_mid_stream_error_event(fake, instrumented, monkeypatch,
     stream = await _call(client, "anthropic", async_, stream=True)
     seen = []
     with pytest.raises(anthropic.APIStatusError) as raised:
-        if async_:
-            async for event in stream:
-                seen.append(event)
-        else:
-            for event in stream:
-                seen.append(event)
+        await _drain(stream, async_, seen)
     assert made and raised.value is made[-1]
     assert seen[0].type == "message_start"
     span = _assert_error_recorded(instrumented, type(raised.value).__qualname__)
@@ -229,12 +234,7 @@ async def test_openai_chat_mid_stream_error(fake, instrumented, async_):
     stream = await _call(_client(fake, "openai", async_), "openai", async_, stream=True)
     seen = []
     with pytest.raises(openai.APIError) as raised:
-        if async_:
-            async for chunk in stream:
-                seen.append(chunk)
-        else:
-            for chunk in stream:
-                seen.append(chunk)
+        await _drain(stream, async_, seen)
     assert type(raised.value) is openai.APIError
     assert raised.value.body["type"] == "server_error"
     assert len(seen) == 3
@@ -252,12 +252,7 @@ async def test_openai_chat_disconnect_mid_stream(fake, instrumented, async_):
     stream = await _call(_client(fake, "openai", async_), "openai", async_, stream=True)
     seen = []
     with pytest.raises(Exception) as raised:
-        if async_:
-            async for chunk in stream:
-                seen.append(chunk)
-        else:
-            for chunk in stream:
-                seen.append(chunk)
+        await _drain(stream, async_, seen)
     assert len(seen) == 3
     span = _assert_error_recorded(instrumented, type(raised.value).__qualname__)
     assert span.attributes[sc.TT_STREAM_END] == "error" and span.attributes[sc.TT_STREAM_CHUNKS] == 3
@@ -291,12 +286,7 @@ async def test_anthropic_stream_stalls_mid_way_over_loopback(fake, instrumented,
     with fake.serve() as server:
         stream = await _call(server.anthropic_client(async_=async_), "anthropic", async_, stream=True, timeout=0.3)
         with pytest.raises(Exception) as raised:
-            if async_:
-                async for event in stream:
-                    seen.append(event)
-            else:
-                for event in stream:
-                    seen.append(event)
+            await _drain(stream, async_, seen)
     assert "Timeout" in type(raised.value).__name__
     assert seen and seen[0].type == "message_start"
     span = _assert_error_recorded(instrumented, type(raised.value).__qualname__)

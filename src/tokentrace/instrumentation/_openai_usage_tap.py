@@ -50,38 +50,32 @@ def _usage_only(data: Any, take: Callable[[Any], Any]) -> bool:
 
 # The twins share :func:`_passes`; an event it fails on goes to the SDK as it came (the stream
 # proxy still keeps a parsed usage chunk from the application). Per-chunk code: no extra frames.
-# Most events are an ordinary chunk ending in ``,"usage":null}``: the twins strip it inline (no
-# call per chunk) and hand every other event to :func:`_passes`.
 def _tap(events: Iterator[Any], take: Callable[[Any], Any]) -> Iterator[Any]:
     for sse in events:
-        try:
-            data = getattr(sse, "_data", None)  # the SDK's ServerSentEvent: ``data`` is a property over it
-            if data.__class__ is str and data.endswith(_NULL_USAGE_LAST):
-                sse._data = data[:_CUT] + "}"
-                keep = True
-            else:
-                keep = _passes(sse, take)
-        except Exception:
-            log_internal_error("reading a stream event")
-            keep = True
-        if keep:
+        if _keeps(sse, take):
             yield sse
 
 
 async def _atap(events: AsyncIterator[Any], take: Callable[[Any], Any]) -> AsyncIterator[Any]:
     async for sse in events:
-        try:
-            data = getattr(sse, "_data", None)
-            if data.__class__ is str and data.endswith(_NULL_USAGE_LAST):
-                sse._data = data[:_CUT] + "}"
-                keep = True
-            else:
-                keep = _passes(sse, take)
-        except Exception:
-            log_internal_error("reading a stream event")
-            keep = True
-        if keep:
+        if _keeps(sse, take):
             yield sse
+
+
+def _keeps(sse: Any, take: Callable[[Any], Any]) -> bool:
+    """The twins' one step: whether the SDK gets ``sse``. Most events are an ordinary chunk ending
+    in ``,"usage":null}``, stripped here at once; every other event goes to :func:`_passes`. An event
+    this fails on goes to the SDK as it came (the stream proxy still keeps a parsed usage chunk
+    from the application)."""
+    try:
+        data = getattr(sse, "_data", None)  # the SDK's ServerSentEvent: ``data`` is a property over it
+        if data.__class__ is str and data.endswith(_NULL_USAGE_LAST):
+            sse._data = data[:_CUT] + "}"
+            return True
+        return _passes(sse, take)
+    except Exception:
+        log_internal_error("reading a stream event")
+        return True
 
 
 def _passes(sse: Any, take: Callable[[Any], Any]) -> bool:
