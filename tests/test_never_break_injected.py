@@ -29,10 +29,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import BaseModel
 
 import tokentrace
-from tokentrace import _errors
+from tokentrace import _errors, _streams
 from tokentrace import semconv as sc
 from tokentrace.instrumentation import _anthropic_messages, _openai_chat, _openai_responses, _openai_usage_tap
-from tokentrace.telemetry import Invocation, Telemetry
+from tokentrace.telemetry import Telemetry
 from tokentrace.testing import FakeError, FakeProvider, FakeReply
 
 from instrumentation.sdk_features import HAS_RESPONSES, chat_helpers
@@ -381,8 +381,9 @@ def result_of_raises(monkeypatch, telemetry) -> list:
     return _raising_in(monkeypatch, (_openai_chat, _anthropic_messages, _openai_responses), "result_of")
 
 
-def on_chunk_raises(monkeypatch, telemetry) -> list:
-    return _raising_in(monkeypatch, (Invocation,), "on_chunk")
+def chunk_clock_raises(monkeypatch, telemetry) -> list:
+    """The one per-chunk step outside the accumulator: timing the chunk."""
+    return _raising_in(monkeypatch, (_streams,), "chunk_clock")
 
 
 def accumulator_add_raises(monkeypatch, telemetry) -> list:
@@ -404,7 +405,7 @@ CASES = (
     + _cases(telemetry_start_raises, EVERYTHING)
     + _cases(accumulator_result_raises, STREAMS + STREAM_ERRORS)
     + _cases(result_of_raises, NON_STREAM + ([responses_stream] if HAS_RESPONSES else []))
-    + _cases(on_chunk_raises, STREAMS + STREAM_ERRORS)
+    + _cases(chunk_clock_raises, STREAMS + STREAM_ERRORS)
     + _cases(accumulator_add_raises, STREAMS + STREAM_ERRORS)
     + _cases(usage_tap_raises, [chat_stream, chat_stream_async, chat_stream_closed_early])
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import inspect
 import time
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import wrapt
 
@@ -73,83 +73,174 @@ def _observer_of(parsed: Any) -> Any:
     return None
 
 
+def _own_iterator(stream: Any) -> Any:
+    """What iterating ``stream`` yields from: its ``_iterator`` when its ``__iter__`` (or
+    ``__aiter__``) only re-yields that, as the SDKs' ``Stream``/``AsyncStream`` do (one generator
+    frame less per chunk than without tokentrace), else the iterator ``iter()`` gives."""
+    kind = type(stream)
+    plain = _PLAIN_ITERATION.get(kind)
+    if plain is None:
+        names = ("__aiter__", "__anext__") if hasattr(kind, "__aiter__") else ("__iter__", "__next__")
+        plain = _PLAIN_ITERATION[kind] = _re_yields_iterator(getattr(kind, names[0], None))
+    inner = getattr(stream, "_iterator", None) if plain else None
+    if inner is not None:
+        return inner
+    return stream.__aiter__() if hasattr(kind, "__aiter__") else iter(stream)
+
+
+_PLAIN_ITERATION: dict[type, bool] = {}
+
+chunk_clock = time.perf_counter
+"""When a chunk arrived (the same clock as the call's start)."""
+
+
+def _re_yields_iterator(method: Any) -> bool:
+    code = getattr(method, "__code__", None)
+    # CO_GENERATOR / CO_ASYNC_GENERATOR whose only name is _iterator: ``for x in self._iterator: yield x``
+    return code is not None and code.co_names == ("_iterator",) and bool(code.co_flags & (0x20 | 0x200))
+
+
+# The per-chunk path. Each twin is the one loop its iteration protocol needs (a generator: the
+# application's loop resumes it with no Python call per chunk); what a chunk means is shared:
+# ``inv.chunk_times.append`` and the accumulator's ``add``, with the failure paths in the helpers.
+# Primed at creation (see ``_StreamEnds._self_chunks``): from then on, a generator dropped or
+# closed before the stream's end ends the call as abandoned.
+def _observed(it: Any, inv: Invocation, acc: StreamAccumulator) -> Iterator[Any]:
+    mark, clock, add = inv.chunk_times.append, chunk_clock, acc.add
+    try:
+        yield None
+        for chunk in it:
+            try:
+                mark(clock())
+                if not add(chunk):
+                    continue
+            except Exception:
+                if _hidden_after_failure(acc, chunk):
+                    continue
+            yield chunk
+    except GeneratorExit:
+        _end(inv, acc, sc.STREAM_END_ABANDONED)
+        raise
+    except BaseException as exc:
+        _fail(inv, acc, exc)
+        raise
+    _end(inv, acc, sc.STREAM_END_COMPLETED)
+
+
+async def _aobserved(it: Any, inv: Invocation, acc: StreamAccumulator) -> AsyncIterator[Any]:
+    mark, clock, add = inv.chunk_times.append, chunk_clock, acc.add
+    try:
+        yield None
+        async for chunk in it:
+            try:
+                mark(clock())
+                if not add(chunk):
+                    continue
+            except Exception:
+                if _hidden_after_failure(acc, chunk):
+                    continue
+            yield chunk
+    except GeneratorExit:
+        _end(inv, acc, sc.STREAM_END_ABANDONED)
+        raise
+    except BaseException as exc:
+        _fail(inv, acc, exc)
+        raise
+    _end(inv, acc, sc.STREAM_END_COMPLETED)
+
+
+def _primed(chunks: Any) -> Any:
+    next(chunks)
+    return chunks
+
+
+def _aprimed(chunks: Any) -> Any:
+    try:  # up to the first ``yield`` there is no ``await``: the first step completes at once
+        chunks.asend(None).send(None)
+    except StopIteration:
+        return chunks
+    raise RuntimeError("tokentrace: the stream observer did not start")
+
+
+def _hidden_after_failure(acc: StreamAccumulator, chunk: Any) -> bool:
+    """The accumulator failed on ``chunk``: still keep the usage chunk tokentrace asked for from
+    the application."""
+    log_internal_error("stream chunk")
+    try:
+        hides = getattr(acc, "hides", None)
+        return hides is not None and bool(hides(chunk))
+    except Exception:
+        return False
+
+
+def _end(inv: Invocation, acc: StreamAccumulator, how: str) -> None:
+    if inv.ended:
+        return
+    try:
+        inv.finish(acc.result(), how)
+    except Exception:
+        log_internal_error("stream end")
+
+
+def _fail(inv: Invocation, acc: StreamAccumulator, exc: BaseException) -> None:
+    if inv.ended:
+        return
+    try:
+        inv.fail(exc, acc.result())
+    except Exception:
+        log_internal_error("stream error")
+
+
 class _StreamEnds:
     """The single-end bookkeeping shared by the sync and async stream proxies."""
 
     _self_inv: Invocation
     _self_acc: StreamAccumulator
     _self_handed_over = False
-    _self_it: Any = None
+    _self_chunks: Any = None
+    """The observing generator, made (and primed) on first iteration. It holds the invocation, not
+    the proxy (no reference cycle), and ends the call as abandoned when it is dropped unfinished."""
+    _self_loop_holds_generator = False
+    """Sync: ``for`` holds the generator ``__iter__`` returns, and the proxy may be gone before the
+    stream ends, so once the generator exists it owns the abandoned end. Async: ``async for``
+    holds the proxy, and asyncio finalizes a dropped async generator only on a later loop step, so
+    the proxy's finalizer ends the call (at once, as before)."""
+
+    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
+        super().__init__(wrapped)  # type: ignore[call-arg]
+        self._self_inv = invocation
+        self._self_acc = accumulator
 
     def hand_over(self, raw_stream: Any) -> Any:
         """Observe ``raw_stream`` instead of this one, with the same invocation."""
         self._self_handed_over = True
         return type(self)(raw_stream, self._self_inv, self._self_acc)
 
-    def _self_take(self, chunk: Any) -> bool:
-        """The twins' one step per chunk: observe it; whether the application gets it."""
-        try:
-            self._self_inv.on_chunk(time.perf_counter())
-            return self._self_acc.add(chunk)
-        except Exception:
-            log_internal_error("stream chunk")
-        try:  # the usage chunk tokentrace asked for must still not reach the application
-            hides = getattr(self._self_acc, "hides", None)
-            return not (hides is not None and hides(chunk))
-        except Exception:
-            return True
-
     def _self_end(self, how: str) -> None:
-        inv = self._self_inv
-        if inv.ended:
-            return
-        try:
-            inv.finish(self._self_acc.result(), how)
-        except Exception:
-            log_internal_error("stream end")
-
-    def _self_fail(self, exc: BaseException) -> None:
-        inv = self._self_inv
-        if inv.ended:
-            return
-        try:
-            inv.fail(exc, self._self_acc.result())
-        except Exception:
-            log_internal_error("stream error")
+        _end(self._self_inv, self._self_acc, how)
 
     def __del__(self) -> None:
         # The application dropped the stream unfinished: end with what was received.
         try:
-            if not self._self_handed_over and not self._self_inv.ended:
+            if self._self_handed_over or self._self_inv.ended:
+                return
+            if self._self_chunks is None or not self._self_loop_holds_generator:
                 self._self_end(sc.STREAM_END_ABANDONED)
         except Exception:  # noqa: S110 - never raise from a finalizer
             pass
 
 
 class SyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
-    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
-        super().__init__(wrapped)
-        self._self_inv = invocation
-        self._self_acc = accumulator
+    _self_loop_holds_generator = True
 
-    def __iter__(self) -> "SyncStreamProxy":
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        chunks = self._self_chunks
+        if chunks is None:
+            chunks = self._self_chunks = _primed(_observed(_own_iterator(self.__wrapped__), self._self_inv, self._self_acc))
+        return chunks
 
     def __next__(self) -> Any:
-        it = self._self_it
-        if it is None:  # the stream's own iterator, as a for loop over it would use (one frame less per chunk)
-            it = self._self_it = iter(self.__wrapped__)
-        while True:
-            try:
-                chunk = next(it)
-            except StopIteration:
-                self._self_end(sc.STREAM_END_COMPLETED)
-                raise
-            except BaseException as exc:
-                self._self_fail(exc)
-                raise
-            if self._self_take(chunk):
-                return chunk
+        return next(self.__iter__())
 
     def __enter__(self) -> "SyncStreamProxy":
         self.__wrapped__.__enter__()
@@ -169,29 +260,14 @@ class SyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
 
 
 class AsyncStreamProxy(_StreamEnds, wrapt.ObjectProxy):  # type: ignore[misc]
-    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
-        super().__init__(wrapped)
-        self._self_inv = invocation
-        self._self_acc = accumulator
-
     def __aiter__(self) -> "AsyncStreamProxy":
         return self
 
-    async def __anext__(self) -> Any:
-        it = self._self_it
-        if it is None:
-            it = self._self_it = self.__wrapped__.__aiter__()
-        while True:
-            try:
-                chunk = await it.__anext__()
-            except StopAsyncIteration:
-                self._self_end(sc.STREAM_END_COMPLETED)
-                raise
-            except BaseException as exc:
-                self._self_fail(exc)
-                raise
-            if self._self_take(chunk):
-                return chunk
+    def __anext__(self) -> Awaitable[Any]:
+        chunks = self._self_chunks
+        if chunks is None:
+            chunks = self._self_chunks = _aprimed(_aobserved(_own_iterator(self.__wrapped__), self._self_inv, self._self_acc))
+        return chunks.__anext__()
 
     async def __aenter__(self) -> "AsyncStreamProxy":
         await self.__wrapped__.__aenter__()

@@ -264,8 +264,7 @@ class Invocation:
     """One GenAI call from request to its single end."""
 
     __slots__ = (
-        "telemetry", "request", "span", "_token", "_start", "_first_chunk", "_last_chunk",
-        "_gaps", "chunk_count", "ended", "cache_hit", "_content",
+        "telemetry", "request", "span", "_token", "_start", "chunk_times", "ended", "cache_hit", "_content",
     )
 
     def __init__(self, telemetry: Telemetry, request: GenAIRequest) -> None:
@@ -275,10 +274,9 @@ class Invocation:
         self.span = telemetry.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=request.attributes)
         self._token: Any = otel_context.attach(trace.set_span_in_context(self.span))
         self._start = time.perf_counter()
-        self._first_chunk: Optional[float] = None
-        self._last_chunk = 0.0
-        self._gaps: list[float] = []
-        self.chunk_count = 0
+        self.chunk_times: list[float] = []
+        """When each stream chunk arrived (``perf_counter``): appended by the stream proxy, the
+        one per-chunk step of the call; gaps and time to first chunk are derived at the end."""
         self.ended = False
         self.cache_hit = False
         """Answered by the response cache: nothing was spent, the avoided cost was saved."""
@@ -291,13 +289,13 @@ class Invocation:
         if token is not None:
             otel_context.detach(token)
 
-    def on_chunk(self, now: float) -> None:
-        self.chunk_count += 1
-        if self._first_chunk is None:
-            self._first_chunk = now
-        elif self.telemetry.chunk_metrics:
-            self._gaps.append(now - self._last_chunk)
-        self._last_chunk = now
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunk_times)
+
+    def _time_to_first_chunk(self) -> Optional[float]:
+        times = self.chunk_times
+        return times[0] - self._start if times else None
 
     def finish(self, result: GenAIResult, stream_end: Optional[str] = None) -> None:
         """End the call with what the response (or stream) said. Runs at most once."""
@@ -422,14 +420,14 @@ class Invocation:
             attrs[sc.TT_STREAM_CHUNKS] = self.chunk_count
             if stream_end:
                 attrs[sc.TT_STREAM_END] = stream_end
-            if self._first_chunk is not None:
-                attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._start
+            if self.chunk_times:
+                attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.chunk_times[0] - self._start
         return attrs
 
     def _record_metrics(self, usage: Optional[Usage], duration: float, attrs: dict[str, Any]) -> None:
-        first = None if self._first_chunk is None else self._first_chunk - self._start
         self.telemetry.deferred.add(_record_points, (
-            self.telemetry, attrs, self.span.get_span_context(), duration, usage, first, self._gaps,
+            self.telemetry, attrs, self.span.get_span_context(), duration, usage, self._time_to_first_chunk(),
+            self.chunk_times if self.telemetry.chunk_metrics else None,
         ))
 
     def _usage(self, result: GenAIResult) -> tuple[Optional[Usage], bool]:
@@ -522,7 +520,7 @@ _OWN_ATTRIBUTE_PREFIX = "tokentrace."
 
 def _record_points(
     tel: Telemetry, attrs: dict[str, Any], span_context: Any, duration: float,
-    usage: Optional[Usage], time_to_first_chunk: Optional[float], gaps: Optional[list[float]],
+    usage: Optional[Usage], time_to_first_chunk: Optional[float], chunk_times: Optional[list[float]],
 ) -> None:
     """A call's histogram points (run by :class:`DeferredPoints`, usually at collection)."""
     context = context_of(span_context)  # exemplars lead to the call's span
@@ -534,10 +532,10 @@ def _record_points(
             record(tel.token_usage, usage.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}, context)
     if time_to_first_chunk is not None:
         record(tel.time_to_first_chunk, time_to_first_chunk, attrs, context)
-        if gaps:
+        if chunk_times:
             per_chunk = tel.time_per_output_chunk
-            for gap in gaps:
-                record(per_chunk, gap, attrs)
+            for before, after in zip(chunk_times, chunk_times[1:]):
+                record(per_chunk, after - before, attrs)
 
 
 def _add_cost_attributes(attrs: dict[str, Any], cost: Cost) -> None:

@@ -185,6 +185,55 @@ def test_abandoned_stream_ends_span_on_garbage_collection(fake, instrumented):
     assert instrumented.span().attributes[sc.TT_STREAM_END] == "abandoned"
 
 
+def test_leaving_a_for_loop_over_an_unnamed_stream_ends_the_span_at_once(fake, instrumented):
+    """``for chunk in create(stream=True): break``: only the loop held the stream; leaving it ends
+    the span as abandoned right there (no garbage collector run), with the chunks seen."""
+    fake.queue(FakeReply(text="one two three four five six", chunks=6))
+    gc.disable()
+    try:
+        for seen, _ in enumerate(fake.openai_client().chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES, stream=True), start=1):
+            if seen == 2:
+                break
+        spans = instrumented.spans()
+    finally:
+        gc.enable()
+    assert len(spans) == 1
+    assert spans[0].attributes[sc.TT_STREAM_END] == "abandoned"
+    assert spans[0].attributes[sc.TT_STREAM_CHUNKS] == 2
+
+
+def _texts(chunks) -> list:
+    return [c.choices[0].delta.content for c in chunks if c.choices]
+
+
+@pytest.mark.parametrize("instrumented_too", [False, True], ids=["sdk", "instrumented"])
+def test_next_then_for_then_iter_again_continue_one_stream(fake, telemetry, instrument, instrumented_too):
+    """``next(stream)``, a ``for`` loop left early, then another loop over ``iter(stream)``: each
+    picks up where the last stopped, with and without tokentrace alike."""
+    if instrumented_too:
+        instrument()
+    fake.queue(FakeReply(text="a b c d e f g h", chunks=8))
+    stream = fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    first = [next(stream)]
+    middle = []
+    for chunk in stream:
+        middle.append(chunk)
+        if len(middle) == 3:
+            break
+    rest = list(iter(stream))
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert "".join(t or "" for t in _texts(first + middle + rest)) == "a b c d e f g h"
+    assert len(first + middle + rest) == 10  # role chunk, 8 text chunks, finish chunk
+    if instrumented_too:
+        attrs = telemetry.span().attributes
+        assert attrs[sc.TT_STREAM_END] == "completed" and attrs[sc.TT_STREAM_CHUNKS] == 10
+        assert attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] > 0  # the usage chunk was read, not handed out
+    else:
+        assert telemetry.spans() == []
+
+
 def test_stream_as_context_manager(fake, instrumented):
     """``with create(stream=True) as s`` keeps working and ends the span on exit."""
     with fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True) as s:

@@ -155,7 +155,8 @@ class _Choice:
 class ChatStreamAccumulator:
     """Folds ``chat.completion.chunk`` objects; swallows the usage chunk tokentrace asked for."""
 
-    __slots__ = ("usage_injected", "response_id", "model", "usage", "choices", "attributes", "_read")
+    __slots__ = ("usage_injected", "response_id", "model", "usage", "choices", "attributes", "_read",
+                 "_text_of_first", "_kind")
 
     def __init__(self, request: GenAIRequest, usage_injected: bool) -> None:
         self.usage_injected = usage_injected
@@ -165,8 +166,32 @@ class ChatStreamAccumulator:
         self.choices: dict[int, _Choice] = {}
         self.attributes: dict[str, Any] = {}
         self._read: Any = None
+        self._text_of_first: Any = None
+        """``append`` of choice 0's text, for the common chunk (below), once the general path has
+        seen an SDK chunk of ``_kind``."""
+        self._kind: Any = None
 
     def add(self, chunk: Any) -> bool:
+        # Nearly every chunk of a stream is one choice, index 0, a piece of text and nothing else:
+        # read with plain attribute loads (no calls); anything else takes the general path.
+        append = self._text_of_first
+        if append is not None and type(chunk) is self._kind:
+            try:
+                choices = chunk.choices
+                if chunk.usage is None and len(choices) == 1:
+                    choice = choices[0]
+                    delta = choice.delta
+                    if (choice.index == 0 and choice.finish_reason is None and delta is not None
+                            and delta.tool_calls is None and delta.refusal is None):
+                        text = delta.content
+                        if text:
+                            append(text)
+                        return True
+            except AttributeError:  # an SDK model without one of these fields: the general path from now on
+                self._text_of_first = None
+        return self._add(chunk)
+
+    def _add(self, chunk: Any) -> bool:
         if type(chunk) is dict:  # the usage chunk the usage tap read with json.loads
             read: Any = get
         else:  # SDK chunks (and their choices) are all of one kind: chosen once
@@ -188,6 +213,8 @@ class ChatStreamAccumulator:
             state = self.choices.get(index)
             if state is None:
                 state = self.choices[index] = _Choice()
+                if index == 0 and read is getattr and self.response_id is not None:
+                    self._text_of_first, self._kind = state.text.append, type(chunk)
             delta = read(choice, "delta", None)
             if delta is not None:
                 text = read(delta, "content", None)
