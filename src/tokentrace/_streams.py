@@ -78,14 +78,14 @@ def _own_iterator(stream: Any) -> Any:
     ``__aiter__``) only re-yields that, as the SDKs' ``Stream``/``AsyncStream`` do (one generator
     frame less per chunk than without tokentrace), else the iterator ``iter()`` gives."""
     kind = type(stream)
+    is_async = hasattr(kind, "__aiter__")
     plain = _PLAIN_ITERATION.get(kind)
     if plain is None:
-        names = ("__aiter__", "__anext__") if hasattr(kind, "__aiter__") else ("__iter__", "__next__")
-        plain = _PLAIN_ITERATION[kind] = _re_yields_iterator(getattr(kind, names[0], None))
+        plain = _PLAIN_ITERATION[kind] = _re_yields_iterator(getattr(kind, "__aiter__" if is_async else "__iter__", None))
     inner = getattr(stream, "_iterator", None) if plain else None
     if inner is not None:
         return inner
-    return stream.__aiter__() if hasattr(kind, "__aiter__") else iter(stream)
+    return stream.__aiter__() if is_async else iter(stream)
 
 
 _PLAIN_ITERATION: dict[type, bool] = {}
@@ -96,8 +96,22 @@ chunk_clock = time.perf_counter
 
 def _re_yields_iterator(method: Any) -> bool:
     code = getattr(method, "__code__", None)
-    # CO_GENERATOR / CO_ASYNC_GENERATOR whose only name is _iterator: ``for x in self._iterator: yield x``
-    return code is not None and code.co_names == ("_iterator",) and bool(code.co_flags & (0x20 | 0x200))
+    return code is not None and code.co_names == ("_iterator",) and code.co_code in _RE_YIELDING
+
+
+def _sync_reference(self: Any) -> Iterator[Any]:
+    for item in self._iterator:
+        yield item
+
+
+async def _async_reference(self: Any) -> AsyncIterator[Any]:
+    async for item in self._iterator:
+        yield item
+
+
+_RE_YIELDING = (_sync_reference.__code__.co_code, _async_reference.__code__.co_code)
+"""The bytecode of ``__iter__``/``__aiter__`` methods that only re-yield ``self._iterator``
+(compiled by this interpreter, so it compares with the SDK's)."""
 
 
 # The per-chunk path. Each twin is the one loop its iteration protocol needs (a generator: the

@@ -296,3 +296,22 @@ async def test_streamed_tool_use(fake, instrument, async_):
     assert output["parts"] == [
         {"type": "tool_call", "id": "toolu_fixed", "name": "lookup", "arguments": {"city": "Paris", "days": 3}}
     ]
+
+
+@both
+async def test_streamed_text_then_tool_use_assembles_both_blocks(fake, instrument, async_):
+    """Many text deltas, then a tool_use block: the text deltas (read on the fast path) and the
+    input_json deltas (the general path) each land in their own block, in order."""
+    telemetry = instrument(capture_content="SPAN_ONLY")
+    text = "Let me look that up for you right now."
+    fake.queue(FakeReply(text=text, tool_calls=[FakeToolCall("lookup", {"city": "Paris"}, id="toolu_1")], chunks=9))
+    tools = [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object"}}]
+    stream = await _maybe(_client(fake, async_).messages.create(**KW, tools=tools, stream=True))
+    events = await _events(stream, async_)
+    deltas = [e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta"]
+    assert len(deltas) > 3 and "".join(deltas) == text
+    (output,) = json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert output["parts"] == [
+        {"type": "text", "content": text},
+        {"type": "tool_call", "id": "toolu_1", "name": "lookup", "arguments": {"city": "Paris"}},
+    ]

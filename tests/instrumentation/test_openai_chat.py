@@ -234,6 +234,25 @@ def test_next_then_for_then_iter_again_continue_one_stream(fake, telemetry, inst
         assert telemetry.spans() == []
 
 
+def test_the_sdk_streams_own_iterator_is_used_only_when_its_iter_just_re_yields_it(fake):
+    """The proxy skips ``Stream.__iter__`` only when that re-yields ``self._iterator`` unchanged;
+    a stream type whose ``__iter__`` does anything else is iterated through it."""
+    from tokentrace._streams import _own_iterator
+
+    stream = fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    assert _own_iterator(stream) is stream._iterator
+
+    class Doubling:
+        def __init__(self):
+            self._iterator = iter([1, 2])
+
+        def __iter__(self):
+            for item in self._iterator:
+                yield item * 2
+
+    assert list(_own_iterator(Doubling())) == [2, 4]
+
+
 def test_stream_as_context_manager(fake, instrumented):
     """``with create(stream=True) as s`` keeps working and ends the span on exit."""
     with fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True) as s:

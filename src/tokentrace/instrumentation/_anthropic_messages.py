@@ -147,10 +147,14 @@ def _blocks_to_parts(blocks: list[Any]) -> list[dict[str, Any]]:
     return parts
 
 
+class _NoType:
+    """Matches no event: the text-delta fast path is off."""
+
+
 class MessagesStreamAccumulator:
     """Folds raw Messages stream events (``message_start`` … ``message_stop``)."""
 
-    __slots__ = ("response_id", "model", "counts", "stop_reason", "blocks", "tier")
+    __slots__ = ("response_id", "model", "counts", "stop_reason", "blocks", "tier", "_text_delta")
 
     def __init__(self, request: GenAIRequest, usage_injected: bool) -> None:
         self.response_id: Optional[str] = None
@@ -159,13 +163,35 @@ class MessagesStreamAccumulator:
         self.stop_reason: Optional[str] = None
         self.blocks: dict[int, list[Any]] = {}
         self.tier: Optional[str] = None
+        self._text_delta: tuple[type, type] = (_NoType, _NoType)
+        """The SDK's (event, delta) classes of a text delta, once the general path has seen one."""
 
     def add(self, event: Any) -> bool:
+        # Most events are a text delta: read with plain attribute loads (no calls).
+        event_type, delta_type = self._text_delta
+        if type(event) is event_type:
+            try:
+                delta = event.delta
+                if type(delta) is delta_type:
+                    piece = delta.text
+                    if piece:
+                        block = self.blocks.get(event.index or 0)
+                        if block is not None:
+                            block[2].append(piece)
+                    return True
+            except AttributeError:  # an SDK model without one of these fields: the general path from now on
+                self._text_delta = (_NoType, _NoType)
+        return self._add(event)
+
+    def _add(self, event: Any) -> bool:
         read = accessor(event)
         kind = read(event, "type", None)
-        if kind == "content_block_delta":  # most events: the fast path reads with the builtin getattr
+        if kind == "content_block_delta":
             delta = read(event, "delta", None)
-            piece = read(delta, "text", None) or read(delta, "partial_json", None) or read(delta, "thinking", None)
+            text = read(delta, "text", None)
+            if read is getattr and isinstance(text, str):
+                self._text_delta = (type(event), type(delta))
+            piece = text or read(delta, "partial_json", None) or read(delta, "thinking", None)
             if piece:
                 block = self.blocks.get(read(event, "index", None) or 0)
                 if block is not None:
