@@ -120,13 +120,14 @@ _RE_YIELDING = (_sync_reference.__code__.co_code, _async_reference.__code__.co_c
 # Primed at creation (see ``_StreamEnds._self_chunks``): from then on, a generator dropped or
 # closed before the stream's end ends the call as abandoned.
 def _observed(it: Any, inv: Invocation, acc: StreamAccumulator) -> Iterator[Any]:
-    mark, clock, add = inv.chunk_times.append, chunk_clock, acc.add
+    mark, unmark, clock, add = inv.chunk_times.append, inv.chunk_times.pop, chunk_clock, acc.add
     try:
         yield None
         for chunk in it:
             try:
                 mark(clock())
-                if not add(chunk):
+                if not add(chunk):  # a chunk tokentrace asked for: the application never sees it
+                    unmark()
                     continue
             except Exception:
                 if _hidden_after_failure(acc, chunk):
@@ -142,13 +143,14 @@ def _observed(it: Any, inv: Invocation, acc: StreamAccumulator) -> Iterator[Any]
 
 
 async def _aobserved(it: Any, inv: Invocation, acc: StreamAccumulator) -> AsyncIterator[Any]:
-    mark, clock, add = inv.chunk_times.append, chunk_clock, acc.add
+    mark, unmark, clock, add = inv.chunk_times.append, inv.chunk_times.pop, chunk_clock, acc.add
     try:
         yield None
         async for chunk in it:
             try:
                 mark(clock())
-                if not add(chunk):
+                if not add(chunk):  # a chunk tokentrace asked for: the application never sees it
+                    unmark()
                     continue
             except Exception:
                 if _hidden_after_failure(acc, chunk):

@@ -443,6 +443,26 @@ async def test_injected_usage_chunk_is_read_without_the_sdk_parsing_it_async(fak
     assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 8 and attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
 
 
+@pytest.mark.parametrize("async_", [False, True], ids=["sync", "async"])
+async def test_without_the_usage_tap_the_parsed_usage_chunk_is_hidden_and_not_counted(fake, instrumented, monkeypatch, async_):
+    """Where the usage tap cannot read the event stream (it passes every event on), the SDK parses
+    the usage chunk: the proxy keeps it from the application, takes its usage, does not count it."""
+    from tokentrace.instrumentation import _openai_usage_tap
+
+    monkeypatch.setattr(_openai_usage_tap, "_tap", lambda events, take: events)
+    monkeypatch.setattr(_openai_usage_tap, "_atap", lambda events, take: events)
+    fake.queue(FakeReply(text="one two three", chunks=3, input_tokens=7, output_tokens=3))
+    kw = dict(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    if async_:
+        chunks = [c async for c in await fake.openai_client(async_=True).chat.completions.create(**kw)]
+    else:
+        chunks = list(fake.openai_client().chat.completions.create(**kw))
+    assert all(c.choices for c in chunks) and all(c.usage is None for c in chunks)
+    attrs = instrumented.span().attributes
+    assert attrs[sc.TT_STREAM_CHUNKS] == len(chunks) == 5
+    assert (attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (7, 3)
+
+
 def test_usage_tap_leaves_every_other_event_to_the_sdk():
     """Only a chunk with empty choices and a usage object is taken; Azure's filter chunk is not."""
     from tokentrace.instrumentation._openai_usage_tap import _usage_only
