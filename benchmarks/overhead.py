@@ -1005,6 +1005,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     snapshot_dir = tempfile.TemporaryDirectory(prefix="tokentrace-bench-")
     tt_source, tt_hash = snapshot_tokentrace(Path(snapshot_dir.name))
+    git_at_copy = git_state()  # what was copied, not what src/ holds when the run ends
     _WORKER_PYTHONPATH = snapshot_dir.name
     print(f"tokentrace from {tt_source} (snapshot sha256 {tt_hash})", file=sys.stderr, flush=True)
     before_source = before_hash = None
@@ -1058,7 +1059,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "versions": versions(),
-        "git": git_state(),
+        "git": git_at_copy,
         "tt_source": tt_source,
         "tt_hash": tt_hash,
         "before_source": before_source,
