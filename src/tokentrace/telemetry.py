@@ -427,7 +427,7 @@ class Invocation:
     def _record_metrics(self, usage: Optional[Usage], duration: float, attrs: dict[str, Any]) -> None:
         self.telemetry.deferred.add(_record_points, (
             self.telemetry, attrs, self.span.get_span_context(), duration, usage, self._time_to_first_chunk(),
-            self.chunk_times if self.telemetry.chunk_metrics else None,
+            tuple(self.chunk_times) if self.telemetry.chunk_metrics else None,  # snapshot: the points are recorded later
         ))
 
     def _usage(self, result: GenAIResult) -> tuple[Optional[Usage], bool]:
@@ -520,7 +520,7 @@ _OWN_ATTRIBUTE_PREFIX = "tokentrace."
 
 def _record_points(
     tel: Telemetry, attrs: dict[str, Any], span_context: Any, duration: float,
-    usage: Optional[Usage], time_to_first_chunk: Optional[float], chunk_times: Optional[list[float]],
+    usage: Optional[Usage], time_to_first_chunk: Optional[float], chunk_times: Optional[tuple[float, ...]],
 ) -> None:
     """A call's histogram points (run by :class:`DeferredPoints`, usually at collection)."""
     context = context_of(span_context)  # exemplars lead to the call's span

@@ -284,3 +284,18 @@ def test_stream_chunk_gaps_recorded_at_collection(fake, instrumented):
     assert per_chunk.count == span.attributes[sc.TT_STREAM_CHUNKS] - 1 >= content_chunks - 1 > 0
     (first,) = metrics[sc.METRIC_TIME_TO_FIRST_CHUNK]
     assert first.count == 1 and first.exemplars[0].span_id == span.context.span_id
+
+
+def test_chunks_read_after_the_call_ended_add_no_gap_points(fake, instrumented):
+    """``close()`` ends the call; chunks the application still reads from the buffered body
+    afterwards are not in the (later recorded) gaps, which stay those of the span's chunks."""
+    fake.queue(FakeReply(text="one two three four five six seven eight", input_tokens=5, output_tokens=8))
+    stream = fake.openai_client().chat.completions.create(model="test-gpt", messages=USER, stream=True)
+    iterator = iter(stream)
+    next(iterator), next(iterator), next(iterator)
+    stream.close()
+    after_close = list(iterator)
+    span = instrumented.span()
+    assert span.attributes[sc.TT_STREAM_CHUNKS] == 3 and span.attributes[sc.TT_STREAM_END] == sc.STREAM_END_CLOSED
+    (per_chunk,) = instrumented.metrics()[sc.METRIC_TIME_PER_OUTPUT_CHUNK]
+    assert after_close and per_chunk.count == 2
