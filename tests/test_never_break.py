@@ -104,14 +104,20 @@ def test_instrument_twice_patches_once_and_uninstrument_restores(fake, telemetry
     from anthropic._base_client import SyncAPIClient as AnthropicClient
     from openai._base_client import AsyncAPIClient, SyncAPIClient
 
-    originals = (SyncAPIClient.request, AsyncAPIClient.request, AnthropicClient.request)
+    from openai.lib.streaming.chat._completions import AsyncChatCompletionStream, ChatCompletionStream
+
+    def patched() -> tuple:
+        return (SyncAPIClient.request, AsyncAPIClient.request, AnthropicClient.request,
+                ChatCompletionStream.close, AsyncChatCompletionStream.close)
+
+    originals = patched()
     for _ in range(2):
         tokentrace.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
     assert tokentrace.is_instrumented("openai") and tokentrace.is_instrumented("anthropic")
     fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert len(telemetry.spans()) == 1
     tokentrace.uninstrument()
-    assert (SyncAPIClient.request, AsyncAPIClient.request, AnthropicClient.request) == originals
+    assert patched() == originals
     assert not tokentrace.is_instrumented("openai")
     fake.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert len(telemetry.spans()) == 1

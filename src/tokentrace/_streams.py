@@ -61,6 +61,32 @@ def end_with_helper_close(helper: Any, observed: Any, is_async: bool) -> None:
         helper.close = sync_close
 
 
+def sync_helper_close(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``close()`` of a stream helper that closes the HTTP response itself, not the raw stream
+    it reads (openai's ``ChatCompletionStream``, ``ResponseStream``; leaving their ``with`` calls
+    it): the observed call ends there, as closed, not when the helper is garbage-collected."""
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        _end_helper_stream(instance)
+
+
+async def async_helper_close(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        _end_helper_stream(instance)
+
+
+def _end_helper_stream(helper: Any) -> None:
+    try:
+        observer = _observer_of(getattr(helper, "_raw_stream", None))
+        if observer is not None:
+            observer._self_end(sc.STREAM_END_CLOSED)
+    except Exception:
+        log_internal_error("stream helper close")
+
+
 def _observer_of(parsed: Any) -> Any:
     """The stream proxy behind what ``parse()`` returned: itself, or the one observing an SDK
     stream in place (its ``_iterator``, or an old stream helper's ``_raw_stream``)."""

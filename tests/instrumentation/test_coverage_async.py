@@ -182,6 +182,26 @@ async def test_async_responses_stream_helper(fake, instrumented):
     assert attrs[sc.TT_STREAM_END] == "completed"
 
 
+@pytest.mark.parametrize("api", ["chat", pytest.param("responses", marks=needs_responses_api)])
+async def test_async_stream_helpers_left_early_end_at_exit(fake, instrumented, api):
+    """``async with ...stream(...)`` left mid-stream ends the span at exit, as closed_early."""
+    fake.queue(FakeReply(text="one two three four five six", input_tokens=6, output_tokens=6))
+    gc.disable()
+    try:
+        async with fake.openai_client(async_=True) as client:
+            if api == "chat":
+                manager = chat_helpers(client).stream(model=MODEL, messages=MESSAGES)
+            else:
+                manager = client.responses.stream(model="gpt-4.1-mini", input="Say hello.")
+            async with manager as stream:
+                async for _ in stream:
+                    break
+            (span,) = instrumented.spans()
+    finally:
+        gc.enable()
+    assert span.attributes[sc.TT_STREAM_END] == "closed_early"
+
+
 # --- OpenAI raw and streaming responses ----------------------------------------------------------
 
 

@@ -273,6 +273,21 @@ def test_stream_helper_context_manager(fake, instrumented):
     assert attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 2 and attrs[sc.GEN_AI_REQUEST_STREAM] is True
 
 
+def test_leaving_stream_helper_early_ends_span_at_exit(fake, instrumented):
+    """Leaving ``with chat.completions.stream(...)`` mid-stream closes the HTTP response past the
+    raw stream: the span still ends there (closed_early), not at a later garbage collection."""
+    fake.queue(FakeReply(text="one two three four five six", input_tokens=4, output_tokens=6))
+    gc.disable()  # the helper sits in a reference cycle: only a collection would drop it
+    try:
+        with chat_helpers(fake.openai_client()).stream(model="gpt-4o-mini", messages=MESSAGES) as stream:
+            for _ in zip(range(2), stream):
+                pass
+        (span,) = instrumented.spans()
+    finally:
+        gc.enable()
+    assert span.attributes[sc.TT_STREAM_END] == "closed_early" and span.attributes[sc.TT_STREAM_CHUNKS] >= 1
+
+
 async def test_async_stream_helper(fake, instrumented):
     """The async ``stream()`` helper is observed like the sync one."""
     fake.queue(FakeReply(text="async hello", input_tokens=4, output_tokens=2))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from opentelemetry.trace import StatusCode
 
@@ -61,6 +63,20 @@ def test_responses_stream_helper(fake, instrumented):
         final = stream.get_final_response()
     assert final.output_text == "helper hello"
     assert instrumented.span().attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 6
+
+
+@needs_responses_api
+def test_leaving_responses_stream_helper_early_ends_span_at_exit(fake, instrumented):
+    """``responses.stream(...)`` left mid-stream: the span ends at the ``with`` exit, closed_early."""
+    fake.queue(FakeReply(text="one two three four five six", input_tokens=6, output_tokens=6))
+    gc.disable()  # without the close hook only a collection would end the call
+    try:
+        with fake.openai_client().responses.stream(model="gpt-4.1-mini", input=INPUT) as stream:
+            next(iter(stream))
+        (span,) = instrumented.spans()
+    finally:
+        gc.enable()
+    assert span.attributes[sc.TT_STREAM_END] == "closed_early"
 
 
 @needs_responses_api

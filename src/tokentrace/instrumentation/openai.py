@@ -5,8 +5,13 @@ Registered for ``opentelemetry-instrument`` as ``tokentrace_openai``.
 
 from __future__ import annotations
 
-from typing import Mapping
+import importlib
+from typing import Any, Mapping
 
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from .._streams import async_helper_close, sync_helper_close
 from ..config import Settings
 from ..package import OPENAI_INSTRUMENTS
 from . import _openai_chat as chat
@@ -15,6 +20,22 @@ from ._base import RequestHookInstrumentor
 from ..cache._replay import OPENAI_CHAT, OPENAI_EMBEDDINGS, OPENAI_RESPONSES
 from ._core import Route
 from ._openai_usage_tap import tap_usage_chunk
+
+
+_STREAM_HELPERS = (
+    ("openai.lib.streaming.chat._completions", "ChatCompletionStream", sync_helper_close),
+    ("openai.lib.streaming.chat._completions", "AsyncChatCompletionStream", async_helper_close),
+    ("openai.lib.streaming.responses._responses", "ResponseStream", sync_helper_close),
+    ("openai.lib.streaming.responses._responses", "AsyncResponseStream", async_helper_close),
+)
+"""The ``.stream(...)`` helpers whose ``close()`` bypasses the raw stream tokentrace observes."""
+
+
+def _helper_class(module: str, name: str) -> Any:
+    try:  # absent from older SDKs (Responses API helpers arrived in 1.66)
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
 
 
 class OpenAIInstrumentor(RequestHookInstrumentor):
@@ -40,3 +61,16 @@ class OpenAIInstrumentor(RequestHookInstrumentor):
 
     def inject_stream_usage(self, settings: Settings) -> bool:
         return settings.openai_stream_usage
+
+    def _after_instrument(self, settings: Settings) -> None:
+        self._patched_helpers: list[Any] = []
+        for module, name, wrapper in _STREAM_HELPERS:
+            helper = _helper_class(module, name)
+            if helper is not None and callable(getattr(helper, "close", None)):
+                wrap_function_wrapper(helper, "close", wrapper)
+                self._patched_helpers.append(helper)
+
+    def _after_uninstrument(self) -> None:
+        for helper in getattr(self, "_patched_helpers", ()):
+            unwrap(helper, "close")
+        self._patched_helpers = []
