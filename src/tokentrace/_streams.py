@@ -9,6 +9,7 @@ unfinished.
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import time
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
@@ -39,26 +40,12 @@ def offer_to_helper(proxy: Any) -> None:
         stream_for_helper.set(proxy)
 
 
-def end_with_helper_close(helper: Any, observed: Any, is_async: bool) -> None:
-    """Leaving an old anthropic stream helper early closes only its HTTP response: end the call
-    there too (as closed), not when the helper is garbage-collected."""
-    close = helper.close
-    if is_async:
-        async def aclose() -> None:
-            try:
-                await close()
-            finally:
-                observed._self_end(sc.STREAM_END_CLOSED)
-
-        helper.close = aclose
-    else:
-        def sync_close() -> None:
-            try:
-                close()
-            finally:
-                observed._self_end(sc.STREAM_END_CLOSED)
-
-        helper.close = sync_close
+def end_with_helper_close(helper: Any, is_async: bool) -> None:
+    """The per-object form of :func:`sync_helper_close` / :func:`async_helper_close`, for a
+    stream observed in place or an old anthropic stream helper (leaving it early closes only
+    its HTTP response)."""
+    wrapper = async_helper_close if is_async else sync_helper_close
+    helper.close = functools.partial(wrapper, helper.close, helper, (), {})
 
 
 def sync_helper_close(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -68,19 +55,19 @@ def sync_helper_close(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> An
     try:
         return wrapped(*args, **kwargs)
     finally:
-        _end_helper_stream(instance)
+        _end_observed(instance)
 
 
 async def async_helper_close(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     try:
         return await wrapped(*args, **kwargs)
     finally:
-        _end_helper_stream(instance)
+        _end_observed(instance)
 
 
-def _end_helper_stream(helper: Any) -> None:
+def _end_observed(helper: Any) -> None:
     try:
-        observer = _observer_of(getattr(helper, "_raw_stream", None))
+        observer = _observer_of(helper)
         if observer is not None:
             observer._self_end(sc.STREAM_END_CLOSED)
     except Exception:
@@ -88,8 +75,8 @@ def _end_helper_stream(helper: Any) -> None:
 
 
 def _observer_of(parsed: Any) -> Any:
-    """The stream proxy behind what ``parse()`` returned: itself, or the one observing an SDK
-    stream in place (its ``_iterator``, or an old stream helper's ``_raw_stream``)."""
+    """The stream proxy behind ``parsed`` (what ``parse()`` returned, or a stream helper): itself,
+    or the one observing an SDK stream in place (its ``_iterator``), or a helper's ``_raw_stream``."""
     if isinstance(parsed, _StreamEnds):
         return parsed
     for name in ("_iterator", "_raw_stream"):

@@ -154,13 +154,13 @@ class Call:
             if raw is not None and hasattr(raw, "response"):
                 # Older anthropic SDKs return their stream helper itself, which reads its
                 # inner raw stream through private generators: observe that raw stream.
-                observed = result._raw_stream = proxy_type(raw, inv, acc)
-                end_with_helper_close(result, observed, is_async)
+                result._raw_stream = proxy_type(raw, inv, acc)
+                end_with_helper_close(result, is_async)
                 return result
             if _refuses_proxies(result):
                 # isinstance(proxy, Stream) would be False: observe the stream's iterator in place.
                 observer = result._iterator = proxy_type(result._iterator, inv, acc)
-                end_with_helper_close(result, observer, is_async)
+                end_with_helper_close(result, is_async)
                 offer_to_helper(observer)
                 return result
             proxy = proxy_type(result, inv, acc)

@@ -46,8 +46,8 @@ def _adopt(helper_stream: Any, is_async: bool) -> None:
     proxy = stream_for_helper.get()
     raw = getattr(helper_stream, "_raw_stream", None)
     if proxy is not None and raw is not None and hasattr(proxy, "hand_over"):
-        observed = helper_stream._raw_stream = proxy.hand_over(raw)
-        end_with_helper_close(helper_stream, observed, is_async)
+        helper_stream._raw_stream = proxy.hand_over(raw)
+        end_with_helper_close(helper_stream, is_async)
 
 
 def _sync_enter(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:

@@ -43,6 +43,7 @@ class OpenAIInstrumentor(RequestHookInstrumentor):
 
     base_client_module = "openai._base_client"
     instruments = OPENAI_INSTRUMENTS
+    _patched_helpers: tuple[Any, ...] = ()
 
     def routes(self, settings: Settings) -> Mapping[str, Route]:
         chat_route = Route(chat.build_request, chat.result_of, chat.ChatStreamAccumulator, chat.inject_stream_usage,
@@ -63,14 +64,15 @@ class OpenAIInstrumentor(RequestHookInstrumentor):
         return settings.openai_stream_usage
 
     def _after_instrument(self, settings: Settings) -> None:
-        self._patched_helpers: list[Any] = []
+        patched = []
         for module, name, wrapper in _STREAM_HELPERS:
             helper = _helper_class(module, name)
             if helper is not None and callable(getattr(helper, "close", None)):
                 wrap_function_wrapper(helper, "close", wrapper)
-                self._patched_helpers.append(helper)
+                patched.append(helper)
+        self._patched_helpers = tuple(patched)
 
     def _after_uninstrument(self) -> None:
-        for helper in getattr(self, "_patched_helpers", ()):
+        for helper in self._patched_helpers:
             unwrap(helper, "close")
-        self._patched_helpers = []
+        self._patched_helpers = ()
